@@ -1,0 +1,98 @@
+# sgxemu build. `make` builds build/sgxemu (the CLI), build/libsgxemu.a and
+# build/tests/sgxemu-tests; `make SAN=asan` builds the same into build-asan/
+# with AddressSanitizer + UndefinedBehaviorSanitizer, `make SAN=tsan` into
+# build-tsan/ with ThreadSanitizer; `make fuzz` builds the libFuzzer targets
+# with clang into build-fuzz/. Sources are found by directory, so a new .c
+# file in cpu/, sgx/, host/, cli/, bench/ or tests/ needs no Makefile change.
+
+CC      ?= gcc
+SAN     ?=
+ifeq ($(SAN),)
+O       ?= build
+SANFLAGS :=
+OPT     := -O2
+else ifeq ($(SAN),asan)
+O       ?= build-asan
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+OPT     := -O1
+else ifeq ($(SAN),tsan)
+O       ?= build-tsan
+SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
+OPT     := -O1
+else
+$(error SAN must be empty, asan or tsan)
+endif
+
+WARN    := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
+CFLAGS  := -std=gnu11 $(OPT) -g -fPIC -pthread $(WARN) $(SANFLAGS) -Iinclude -I. \
+           -D_GNU_SOURCE $(EXTRA_CFLAGS)
+LDLIBS  := -lcrypto -lpthread -lm
+LDFLAGS := -pthread $(SANFLAGS)
+
+LIB_SRCS   := $(sort $(wildcard cpu/*.c sgx/*.c enclave/*.c))
+HOST_SRCS  := $(sort $(wildcard host/*.c host/*.S))
+CLI_SRCS   := $(sort $(wildcard cli/*.c bench/*.c))
+TEST_SRCS  := $(sort $(wildcard tests/*.c tests/util/*.c))
+FUZZ_SRCS  := $(sort $(wildcard fuzz/*.c))
+
+obj = $(patsubst %.S,$(O)/obj/%.o,$(patsubst %.c,$(O)/obj/%.o,$(1)))
+
+LIB_OBJS   := $(call obj,$(LIB_SRCS))
+HOST_OBJS  := $(call obj,$(HOST_SRCS))
+CLI_OBJS   := $(call obj,$(CLI_SRCS))
+TEST_OBJS  := $(call obj,$(TEST_SRCS))
+
+LIB   := $(O)/libsgxemu.a
+CLI   := $(O)/sgxemu
+TESTS := $(O)/tests/sgxemu-tests
+SHIM  := $(if $(HOST_SRCS),$(O)/libsgxemu-preload.so)
+
+.PHONY: all clean fuzz
+all: $(LIB) $(CLI) $(TESTS) $(SHIM)
+
+$(O)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(O)/obj/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(CLI): $(CLI_OBJS) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS)
+
+$(TESTS): $(TEST_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJS) $(LIB) $(LDLIBS)
+
+ifneq ($(HOST_SRCS),)
+$(SHIM): $(HOST_OBJS) $(LIB)
+	$(CC) $(LDFLAGS) -shared -o $@ $(HOST_OBJS) -Wl,--whole-archive $(LIB) -Wl,--no-whole-archive $(LDLIBS) -ldl
+endif
+
+# libFuzzer targets: every fuzz/*.c is one target linked with the library,
+# all compiled by clang with ASan+UBSan.
+FUZZ_O     := build-fuzz
+FUZZ_CC    := clang
+FUZZ_FLAGS := -std=gnu11 -O1 -g -fPIC -pthread -Iinclude -I. -D_GNU_SOURCE $(WARN) \
+              -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_O)/obj/%.o,$(LIB_SRCS))
+FUZZ_BINS     := $(patsubst fuzz/%.c,$(FUZZ_O)/%,$(FUZZ_SRCS))
+
+fuzz: $(FUZZ_BINS)
+
+$(FUZZ_O)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -MMD -MP -c $< -o $@
+
+$(FUZZ_O)/%: $(FUZZ_O)/obj/fuzz/%.o $(FUZZ_LIB_OBJS)
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -pthread -o $@ $^ $(LDLIBS)
+
+clean:
+	rm -rf build build-asan build-tsan build-fuzz
+
+-include $(shell find $(O)/obj $(FUZZ_O)/obj -name '*.d' 2>/dev/null)
