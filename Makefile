@@ -85,6 +85,10 @@ FUZZ_BINS     := $(patsubst fuzz/%.c,$(FUZZ_O)/%,$(FUZZ_SRCS))
 
 fuzz: $(FUZZ_BINS)
 
+# Keep the objects: they are intermediate files to make, but rebuilding them
+# all on every `make fuzz` would waste minutes.
+.SECONDARY: $(FUZZ_LIB_OBJS) $(patsubst fuzz/%.c,$(FUZZ_O)/obj/fuzz/%.o,$(FUZZ_SRCS))
+
 $(FUZZ_O)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -MMD -MP -c $< -o $@

@@ -4,7 +4,6 @@
  * runs every test whose name contains one of the substrings (all by default),
  * each in its own child process.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
