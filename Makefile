@@ -5,7 +5,7 @@
 # with clang into build-fuzz/. Sources are found by directory, so a new .c
 # file in cpu/, sgx/, host/, cli/, bench/ or tests/ needs no Makefile change.
 
-CC      ?= gcc
+CC      := gcc
 SAN     ?=
 ifeq ($(SAN),)
 O       ?= build
