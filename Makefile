@@ -30,7 +30,8 @@ LDLIBS  := -lcrypto -lpthread -lm
 LDFLAGS := -pthread $(SANFLAGS)
 
 LIB_SRCS   := $(sort $(wildcard cpu/*.c sgx/*.c enclave/*.c))
-HOST_SRCS  := $(sort $(wildcard host/*.c host/*.S))
+HOST_SRCS  := $(sort $(filter-out host/preload%,$(wildcard host/*.c host/*.S)))
+PRELOAD_SRCS := $(sort $(wildcard host/preload*.c))
 CLI_SRCS   := $(sort $(wildcard cli/*.c bench/*.c))
 TEST_SRCS  := $(sort $(wildcard tests/*.c tests/util/*.c))
 FUZZ_SRCS  := $(sort $(wildcard fuzz/*.c))
@@ -39,16 +40,18 @@ obj = $(patsubst %.S,$(O)/obj/%.o,$(patsubst %.c,$(O)/obj/%.o,$(1)))
 
 LIB_OBJS   := $(call obj,$(LIB_SRCS))
 HOST_OBJS  := $(call obj,$(HOST_SRCS))
+PRELOAD_OBJS := $(call obj,$(PRELOAD_SRCS))
 CLI_OBJS   := $(call obj,$(CLI_SRCS))
 TEST_OBJS  := $(call obj,$(TEST_SRCS))
 
 LIB   := $(O)/libsgxemu.a
+HOSTLIB := $(O)/libsgxemu-host.a
 CLI   := $(O)/sgxemu
 TESTS := $(O)/tests/sgxemu-tests
-SHIM  := $(if $(HOST_SRCS),$(O)/libsgxemu-preload.so)
+SHIM  := $(if $(PRELOAD_SRCS),$(O)/libsgxemu-preload.so)
 
 .PHONY: all clean fuzz
-all: $(LIB) $(CLI) $(TESTS) $(SHIM)
+all: $(LIB) $(HOSTLIB) $(CLI) $(TESTS) $(SHIM)
 
 $(O)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -65,13 +68,19 @@ $(LIB): $(LIB_OBJS)
 $(CLI): $(CLI_OBJS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS)
 
-$(TESTS): $(TEST_OBJS) $(LIB)
+# The host integration (host/, minus the preload entry points) is a library
+# of its own: the tests link it, the preload shim wraps it.
+$(HOSTLIB): $(HOST_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJS) $(LIB) $(LDLIBS)
+	rm -f $@ && ar rcs $@ $^
 
-ifneq ($(HOST_SRCS),)
-$(SHIM): $(HOST_OBJS) $(LIB)
-	$(CC) $(LDFLAGS) -shared -o $@ $(HOST_OBJS) -Wl,--whole-archive $(LIB) -Wl,--no-whole-archive $(LDLIBS) -ldl
+$(TESTS): $(TEST_OBJS) $(LIB) $(HOSTLIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJS) $(HOSTLIB) $(LIB) $(LDLIBS) -ldl
+
+ifneq ($(PRELOAD_SRCS),)
+$(SHIM): $(PRELOAD_OBJS) $(HOSTLIB) $(LIB)
+	$(CC) $(LDFLAGS) -shared -o $@ $(PRELOAD_OBJS) -Wl,--whole-archive $(HOSTLIB) $(LIB) -Wl,--no-whole-archive $(LDLIBS) -ldl
 endif
 
 # libFuzzer targets: every fuzz/*.c is one target linked with the library,
