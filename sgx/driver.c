@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The driver's file operations (the kernel's sgx/driver.c): open, release,
+ * the mmap/mprotect checks, and /dev/sgx_provision.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "sgx/encl.h"
+#include "sgx/internal.h"
+
+int sgx_open(struct sgx_platform *p, struct sgx_encl **out)
+{
+	struct sgx_encl *encl;
+
+	if (!p || !out)
+		return -EINVAL;
+	encl = sgx_encl_alloc(p);
+	if (!encl)
+		return -ENOMEM;
+	*out = encl;
+	return 0;
+}
+
+int sgx_release(struct sgx_encl *encl)
+{
+	if (!encl)
+		return -EBADF;
+	/*
+	 * Detach every address space first (they pin the enclave), then drop the
+	 * file's reference. A reclaimer still holding a page keeps the enclave
+	 * alive until it is done with it.
+	 */
+	for (;;) {
+		struct sgx_encl_mm *encl_mm;
+		void *mm;
+
+		pthread_mutex_lock(&encl->mm_lock);
+		if (list_empty(&encl->mm_list)) {
+			pthread_mutex_unlock(&encl->mm_lock);
+			break;
+		}
+		encl_mm = list_first_entry(&encl->mm_list, struct sgx_encl_mm, list);
+		mm = encl_mm->mm;
+		pthread_mutex_unlock(&encl->mm_lock);
+		sgx_encl_mm_remove(encl, mm);
+	}
+	sgx_encl_put(encl);
+	return 0;
+}
+
+int sgx_provision_open(struct sgx_platform *p)
+{
+	int fd;
+
+	if (!p)
+		return -EINVAL;
+	fd = fcntl(p->provision_fd, F_DUPFD_CLOEXEC, 0);
+	return fd < 0 ? -errno : fd;
+}
+
+static unsigned long prot_to_vm(int prot)
+{
+	unsigned long vm = 0;
+
+	if (prot & PROT_READ)
+		vm |= VM_READ;
+	if (prot & PROT_WRITE)
+		vm |= VM_WRITE;
+	if (prot & PROT_EXEC)
+		vm |= VM_EXEC;
+	return vm;
+}
+
+int sgx_mmap_check(struct sgx_encl *encl, unsigned long start, unsigned long len, int prot,
+		   int flags)
+{
+	if (!encl)
+		return -EBADF;
+	/* sgx_get_unmapped_area(): enclave memory cannot be private. */
+	if ((flags & MAP_TYPE) == MAP_PRIVATE)
+		return -EINVAL;
+	if (!len || start + len < start)
+		return -EINVAL;
+	return sgx_encl_may_map(encl, start, start + len, prot_to_vm(prot));
+}
+
+int sgx_mprotect_check(struct sgx_encl *encl, unsigned long start, unsigned long len, int prot)
+{
+	if (!encl)
+		return -EBADF;
+	if (!len || start + len < start)
+		return -EINVAL;
+	return sgx_encl_may_map(encl, start, start + len, prot_to_vm(prot));
+}

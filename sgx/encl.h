@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The enclave object (the kernel's encl.h): enclave pages, VA pages, the
+ * backing store and the list of address spaces that map the enclave.
+ */
+#ifndef SGXEMU_SGX_ENCL_H
+#define SGXEMU_SGX_ENCL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sgx/list.h"
+#include "sgx/page_array.h"
+#include "sgx/sgx.h"
+
+/* encl_page->desc: linear address | VA slot offset (evicted) | BEING_RECLAIMED (resident) */
+#define SGX_ENCL_PAGE_VA_OFFSET_MASK	0xFF8UL		/* bits 11:3 */
+#define SGX_ENCL_PAGE_BEING_RECLAIMED	(1UL << 3)
+#define SGX_ENCL_PAGE_ADDR_MASK		(~0xFFFUL)
+
+/* Per-page maximum permissions (the kernel's VM_READ/VM_WRITE/VM_EXEC). */
+#define VM_READ		0x1UL
+#define VM_WRITE	0x2UL
+#define VM_EXEC		0x4UL
+
+#define PFN_DOWN(x)	((unsigned long)(x) >> 12)
+
+struct sgx_encl;
+
+struct sgx_va_page {
+	struct sgx_epc_page *epc_page;
+	uint64_t slots[SGX_VA_SLOT_COUNT / 64];
+	struct list_head list;
+};
+
+struct sgx_encl_page {
+	unsigned long desc;
+	unsigned long vm_max_prot_bits;
+	enum sgx_page_type type;
+	struct sgx_epc_page *epc_page;
+	struct sgx_encl *encl;
+	struct sgx_va_page *va_page;
+	/*
+	 * Software accessed bit (no hardware A bit to test): set on every load
+	 * and access notification, test-and-cleared by the reclaimer's aging.
+	 */
+	atomic_bool young;
+};
+
+enum sgx_encl_flags {
+	SGX_ENCL_IOCTL		= 1UL << 0,
+	SGX_ENCL_DEBUG		= 1UL << 1,
+	SGX_ENCL_CREATED	= 1UL << 2,
+	SGX_ENCL_INITIALIZED	= 1UL << 3,
+};
+
+/* One address space (process view) mapping the enclave: the kernel's sgx_encl_mm. */
+struct sgx_encl_mm {
+	struct sgx_encl *encl;
+	void *mm;
+	struct list_head list;
+};
+
+struct sgx_encl {
+	struct sgx_platform *platform;
+	unsigned long base;
+	unsigned long size;
+	atomic_ulong flags;
+	unsigned int page_cnt;
+	unsigned int secs_child_cnt;
+	pthread_mutex_t lock;
+	struct sgx_xarray page_array;
+	struct sgx_encl_page secs;
+	uint64_t attributes;
+	uint64_t attributes_mask;
+	void *scratch;			/* EWB/ELDU/EADD buffers, under lock */
+	int backing;			/* memfd "SGX backing", -1 before ECREATE */
+	atomic_long refcount;
+	struct list_head va_pages;
+	unsigned long nr_va_pages;	/* under lock */
+	unsigned long nr_evicted;	/* under lock: pages with contents in backing */
+
+	/* mm_list: writers under mm_lock, readers under the srcu read lock. */
+	unsigned long mm_list_version;
+	struct list_head mm_list;
+	pthread_mutex_t mm_lock;
+	pthread_rwlock_t srcu;
+
+	struct list_head platform_list;	/* on platform->encl_list */
+
+	struct {
+		atomic_ulong ewb, eldu, eaug, faults;
+	} stats;
+};
+
+/* Kernel-style bit helpers on encl->flags. */
+static inline bool encl_test_and_set_flag(struct sgx_encl *encl, unsigned long f)
+{
+	return atomic_fetch_or(&encl->flags, f) & f;
+}
+
+static inline void encl_clear_flag(struct sgx_encl *encl, unsigned long f)
+{
+	atomic_fetch_and(&encl->flags, ~f);
+}
+
+static inline void encl_set_flag(struct sgx_encl *encl, unsigned long f)
+{
+	atomic_fetch_or(&encl->flags, f);
+}
+
+static inline bool encl_test_flag(struct sgx_encl *encl, unsigned long f)
+{
+	return atomic_load(&encl->flags) & f;
+}
+
+struct sgx_backing {
+	unsigned long page_index;
+	unsigned long pcmd_index;	/* backing page that holds the PCMD */
+	unsigned long pcmd_offset;	/* byte offset in that page */
+};
+
+/* encl.c */
+struct sgx_encl *sgx_encl_alloc(struct sgx_platform *p);
+bool sgx_encl_get(struct sgx_encl *encl);	/* kref_get_unless_zero */
+void sgx_encl_get_ref(struct sgx_encl *encl);	/* kref_get */
+void sgx_encl_put(struct sgx_encl *encl);	/* kref_put(sgx_encl_release) */
+void sgx_encl_release(struct sgx_encl *encl);
+
+struct sgx_encl_page *sgx_encl_page_alloc(struct sgx_encl *encl, unsigned long offset,
+					  uint64_t secinfo_flags);
+int sgx_encl_may_map(struct sgx_encl *encl, unsigned long start, unsigned long end,
+		     unsigned long vm_flags);
+struct sgx_encl_page *sgx_encl_load_page(struct sgx_encl *encl, unsigned long addr);
+struct sgx_encl_page *sgx_encl_load_page_in_vma(struct sgx_encl *encl, unsigned long addr,
+						unsigned long vm_prot_bits);
+int sgx_encl_load_secs(struct sgx_encl *encl);
+int sgx_encl_eaug_page(struct sgx_encl *encl, unsigned long addr);
+
+int sgx_encl_alloc_backing(struct sgx_encl *encl, unsigned long page_index,
+			   struct sgx_backing *backing);
+void sgx_encl_lookup_backing(struct sgx_encl *encl, unsigned long page_index,
+			     struct sgx_backing *backing);
+
+struct sgx_va_page *sgx_encl_grow(struct sgx_encl *encl, bool reclaim);
+void sgx_encl_shrink(struct sgx_encl *encl, struct sgx_va_page *va_page);
+struct sgx_epc_page *sgx_alloc_va_page(struct sgx_encl *encl, bool reclaim);
+unsigned int sgx_alloc_va_slot(struct sgx_va_page *va_page);
+void sgx_free_va_slot(struct sgx_va_page *va_page, unsigned int offset);
+bool sgx_va_page_full(struct sgx_va_page *va_page);
+void sgx_encl_free_epc_page(struct sgx_platform *p, struct sgx_epc_page *page);
+
+int sgx_encl_mm_add(struct sgx_encl *encl, void *mm);
+void sgx_encl_mm_remove(struct sgx_encl *encl, void *mm);
+void sgx_zap_enclave_ptes(struct sgx_encl *encl, unsigned long addr);
+void sgx_encl_ipi(struct sgx_encl *encl);
+
+/* Reclaimer hooks implemented in encl.c (the enclave side of EWB). */
+int sgx_encl_ewb(struct sgx_epc_page *epc_page, struct sgx_backing *backing);
+bool sgx_encl_test_and_clear_young(struct sgx_encl_page *page);
+
+static inline unsigned long sgx_encl_page_index(struct sgx_encl_page *page)
+{
+	struct sgx_encl *encl = page->encl;
+
+	if (page == &encl->secs)
+		return PFN_DOWN(encl->size);
+	return PFN_DOWN((page->desc & SGX_ENCL_PAGE_ADDR_MASK) - encl->base);
+}
+
+static inline void *sgx_epc_addr(struct sgx_encl *encl, struct sgx_epc_page *page)
+{
+	return sgx_get_epc_virt_addr(encl->platform, page);
+}
+
+#endif /* SGXEMU_SGX_ENCL_H */

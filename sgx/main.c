@@ -1,0 +1,578 @@
+// SPDX-License-Identifier: MIT
+/*
+ * EPC page cache (the kernel's sgx/main.c, first half): section enumeration,
+ * NUMA nodes, the global free count, allocation and free, poison, and the
+ * platform's life cycle (create starts ksgxd, destroy stops it).
+ *
+ * Free-page accounting.  sgx_nr_free_pages is an atomic and is only changed
+ * after the node lock is dropped (Nov 2021 fix: a plain counter updated under
+ * *different* node locks lost updates and starved ksgxd). Deviation from the
+ * kernel, on purpose: a poisoned page never counts as free (the kernel counts
+ * a freed poisoned page and keeps counting a free page that got poisoned), so
+ * "count == sum of the free lists" holds at every quiescent point.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "sgx/encl.h"
+#include "sgx/sgx.h"
+#include "sgx/internal.h"
+
+static struct sgx_numa_node *page_node(struct sgx_platform *p, struct sgx_epc_page *page)
+{
+	return p->sgx_epc_sections[page->section].node;
+}
+
+int sgx_current_node(struct sgx_platform *p)
+{
+	void *v;
+	int cpu;
+
+	if (p->ops.current_node)
+		return p->ops.current_node(p->ops_arg);
+	v = pthread_getspecific(p->current_node_key);
+	if (v)
+		return (int)((intptr_t)v - 1);
+	cpu = sched_getcpu();
+	return cpu < 0 ? 0 : cpu % (int)p->nr_numa_nodes;
+}
+
+bool sgx_signal_pending(struct sgx_platform *p)
+{
+	if (p->ops.signal_pending)
+		return p->ops.signal_pending(p->ops_arg);
+	return pthread_getspecific(p->signal_pending_key) != NULL;
+}
+
+void sgx_platform_set_current_node(struct sgx_platform *p, int nid)
+{
+	pthread_setspecific(p->current_node_key, nid < 0 ? NULL : (void *)(intptr_t)(nid + 1));
+}
+
+void sgx_platform_set_signal_pending(struct sgx_platform *p, bool pending)
+{
+	pthread_setspecific(p->signal_pending_key, pending ? (void *)1 : NULL);
+}
+
+static bool node_has_epc(struct sgx_platform *p, int nid)
+{
+	return nid >= 0 && nid < (int)p->nr_numa_nodes && p->sgx_numa_nodes[nid].size;
+}
+
+/* next_node_in(nid, sgx_numa_mask): the next node with EPC after nid, wrapping. */
+static int next_node_in(struct sgx_platform *p, int nid)
+{
+	int i, n = (int)p->nr_numa_nodes;
+
+	for (i = 1; i <= n; i++) {
+		int cand = (nid < 0 || nid >= n) ? i - 1 : (nid + i) % n;
+
+		if (node_has_epc(p, cand))
+			return cand;
+	}
+	return -1;
+}
+
+static struct sgx_epc_page *__sgx_alloc_epc_page_from_node(struct sgx_platform *p, int nid)
+{
+	struct sgx_numa_node *node = &p->sgx_numa_nodes[nid];
+	struct sgx_epc_page *page = NULL;
+
+	pthread_mutex_lock(&node->lock);
+	if (list_empty(&node->free_page_list)) {
+		pthread_mutex_unlock(&node->lock);
+		return NULL;
+	}
+	page = list_first_entry(&node->free_page_list, struct sgx_epc_page, list);
+	list_del_init(&page->list);
+	page->flags = 0;
+	node->nr_free--;
+	pthread_mutex_unlock(&node->lock);
+
+	atomic_fetch_sub(&p->sgx_nr_free_pages, 1);
+	return page;
+}
+
+/*
+ * Local node first, then the others round-robin, ending when the walk is back
+ * at the node it started from (the 2024 fix: the walk used to end only on
+ * reaching the *current* node, which never happens when it has no EPC).
+ */
+static struct sgx_epc_page *__sgx_alloc_epc_page(struct sgx_platform *p)
+{
+	int nid_of_current = sgx_current_node(p);
+	int nid_start, nid;
+
+	if (node_has_epc(p, nid_of_current))
+		nid_start = nid_of_current;
+	else
+		nid_start = next_node_in(p, nid_of_current);
+	if (nid_start < 0)
+		return ERR_PTR(-ENOMEM);
+
+	nid = nid_start;
+	do {
+		struct sgx_epc_page *page = __sgx_alloc_epc_page_from_node(p, nid);
+
+		if (page)
+			return page;
+		nid = next_node_in(p, nid);
+	} while (nid != nid_start && nid >= 0);
+
+	return ERR_PTR(-ENOMEM);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+bool sgx_should_reclaim(struct sgx_platform *p, unsigned long watermark)
+{
+	return atomic_load(&p->sgx_nr_free_pages) < (long)watermark &&
+	       atomic_load(&p->nr_active) > 0;
+}
+
+void sgx_wake_ksgxd(struct sgx_platform *p)
+{
+	/* Taking the lock orders this against ksgxd's check-then-wait: no lost wake-up. */
+	pthread_mutex_lock(&p->ksgxd_lock);
+	pthread_cond_signal(&p->ksgxd_waitq);
+	pthread_mutex_unlock(&p->ksgxd_lock);
+}
+
+/*
+ * Must not be called with encl->lock held when reclaim is true: direct reclaim
+ * takes the locks of the enclaves it evicts from.
+ */
+struct sgx_epc_page *sgx_alloc_epc_page(struct sgx_platform *p, void *owner, bool reclaim)
+{
+	struct sgx_epc_page *page;
+
+	for (;;) {
+		uint64_t t0;
+
+		page = __sgx_alloc_epc_page(p);
+		if (!IS_ERR(page)) {
+			page->owner = owner;
+			break;
+		}
+		if (atomic_load(&p->nr_active) == 0)
+			return ERR_PTR(-ENOMEM);
+		if (!reclaim) {
+			page = ERR_PTR(-EBUSY);
+			break;
+		}
+		if (sgx_signal_pending(p)) {
+			page = ERR_PTR(-ERESTARTSYS);
+			break;
+		}
+		t0 = now_ns();
+		sgx_reclaim_pages(p);
+		atomic_fetch_add(&p->stats.direct_reclaim_passes, 1);
+		atomic_fetch_add(&p->stats.direct_reclaim_ns, now_ns() - t0);
+		sched_yield();
+	}
+
+	if (sgx_should_reclaim(p, SGX_NR_LOW_PAGES))
+		sgx_wake_ksgxd(p);
+	return page;
+}
+
+/* The page must already be architecturally free (EREMOVE'd or EWB'd). */
+void sgx_free_epc_page(struct sgx_platform *p, struct sgx_epc_page *page)
+{
+	struct sgx_numa_node *node = page_node(p, page);
+	bool counted;
+
+	pthread_mutex_lock(&node->lock);
+	page->owner = NULL;
+	if (page->poison) {
+		list_add(&page->list, &node->sgx_poison_page_list);
+		node->nr_poison++;
+	} else {
+		list_add_tail(&page->list, &node->free_page_list);
+		node->nr_free++;
+	}
+	counted = !page->poison;
+	page->flags = SGX_EPC_PAGE_IS_FREE;
+	pthread_mutex_unlock(&node->lock);
+
+	if (counted)
+		atomic_fetch_add(&p->sgx_nr_free_pages, 1);
+}
+
+void sgx_mark_page_reclaimable(struct sgx_platform *p, struct sgx_epc_page *page)
+{
+	pthread_mutex_lock(&p->sgx_reclaimer_lock);
+	page->flags |= SGX_EPC_PAGE_RECLAIMER_TRACKED;
+	list_add_tail(&page->list, &p->sgx_active_page_list);
+	atomic_fetch_add(&p->nr_active, 1);
+	pthread_mutex_unlock(&p->sgx_reclaimer_lock);
+}
+
+/*
+ * -EBUSY when the page is tracked but on no list: a reclaimer isolated it and
+ * owns it until it is written back ("reclaim in progress").
+ */
+int sgx_unmark_page_reclaimable(struct sgx_platform *p, struct sgx_epc_page *page)
+{
+	pthread_mutex_lock(&p->sgx_reclaimer_lock);
+	if (page->flags & SGX_EPC_PAGE_RECLAIMER_TRACKED) {
+		if (list_empty(&page->list)) {
+			pthread_mutex_unlock(&p->sgx_reclaimer_lock);
+			return -EBUSY;
+		}
+		list_del_init(&page->list);
+		atomic_fetch_sub(&p->nr_active, 1);
+		page->flags &= ~SGX_EPC_PAGE_RECLAIMER_TRACKED;
+	}
+	pthread_mutex_unlock(&p->sgx_reclaimer_lock);
+	return 0;
+}
+
+void sgx_reclaim_direct(struct sgx_platform *p)
+{
+	if (sgx_should_reclaim(p, SGX_NR_LOW_PAGES)) {
+		uint64_t t0 = now_ns();
+
+		sgx_reclaim_pages(p);
+		atomic_fetch_add(&p->stats.direct_reclaim_passes, 1);
+		atomic_fetch_add(&p->stats.direct_reclaim_ns, now_ns() - t0);
+	}
+}
+
+struct sgx_epc_page *sgx_epc_page_from_phys(struct sgx_platform *p, uint64_t phys)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->sgx_nr_epc_sections; i++) {
+		struct sgx_epc_section *s = &p->sgx_epc_sections[i];
+
+		if (phys >= s->phys_addr && phys - s->phys_addr < s->nr_pages * SGX_PAGE_SIZE)
+			return &s->pages[(phys - s->phys_addr) >> SGX_PAGE_SHIFT];
+	}
+	return NULL;
+}
+
+struct sgx_epc_page *sgx_epc_page_from_virt(struct sgx_platform *p, void *addr)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->sgx_nr_epc_sections; i++) {
+		struct sgx_epc_section *s = &p->sgx_epc_sections[i];
+		uintptr_t off = (uintptr_t)addr - (uintptr_t)s->virt_addr;
+
+		if ((uintptr_t)addr >= (uintptr_t)s->virt_addr && off < s->nr_pages * SGX_PAGE_SIZE)
+			return &s->pages[off >> SGX_PAGE_SHIFT];
+	}
+	return NULL;
+}
+
+/* arch_memory_failure(): poison a page (A.8). 0 or -ENXIO (not EPC). */
+int sgx_memory_failure(struct sgx_platform *p, uint64_t phys)
+{
+	struct sgx_epc_page *page = sgx_epc_page_from_phys(p, phys);
+	struct sgx_numa_node *node;
+	bool was_free = false;
+
+	if (!page)
+		return -ENXIO;
+	node = page_node(p, page);
+	pthread_mutex_lock(&node->lock);
+	if (page->poison)
+		goto out;
+	page->poison = 1;
+	if (page->flags & SGX_EPC_PAGE_IS_FREE) {
+		list_move(&page->list, &node->sgx_poison_page_list);
+		node->nr_free--;
+		node->nr_poison++;
+		was_free = true;
+		goto out;
+	}
+	/* In use: stop reclaiming it; its owner's free routes it to the poison list. */
+	sgx_unmark_page_reclaimable(p, page);
+out:
+	pthread_mutex_unlock(&node->lock);
+	if (was_free)
+		atomic_fetch_sub(&p->sgx_nr_free_pages, 1);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Sanitization and ksgxd
+ */
+
+/* EREMOVE every dirty page; pages that fail stay on the list for the next pass. */
+static unsigned long __sgx_sanitize_pages(struct sgx_platform *p, struct list_head *dirty)
+{
+	unsigned long left_dirty = 0;
+	struct list_head dirty_again;
+	struct sgx_epc_page *page, *tmp;
+
+	INIT_LIST_HEAD(&dirty_again);
+	list_for_each_entry_safe(page, tmp, dirty, list) {
+		struct sgx_numa_node *node = page_node(p, page);
+		int ret;
+
+		pthread_mutex_lock(&node->lock);
+		if (page->poison) {
+			list_move(&page->list, &node->sgx_poison_page_list);
+			node->nr_poison++;
+			pthread_mutex_unlock(&node->lock);
+			continue;
+		}
+		pthread_mutex_unlock(&node->lock);
+
+		ret = __eremove(p->cpu, sgx_get_epc_virt_addr(p, page));
+		if (!ret) {
+			list_del_init(&page->list);
+			sgx_free_epc_page(p, page);
+		} else {
+			list_move_tail(&page->list, &dirty_again);
+			left_dirty++;
+		}
+	}
+	/* splice back */
+	while (!list_empty(&dirty_again))
+		list_move_tail(dirty_again.next, dirty);
+	return left_dirty;
+}
+
+static void sgx_sanitize_all(struct sgx_platform *p)
+{
+	__sgx_sanitize_pages(p, &p->sgx_dirty_page_list);
+	if (__sgx_sanitize_pages(p, &p->sgx_dirty_page_list))
+		fprintf(stderr, "sgx: EPC pages still dirty after sanitization\n");
+
+	pthread_mutex_lock(&p->ksgxd_lock);
+	p->ksgxd_sanitized = true;
+	pthread_cond_broadcast(&p->ksgxd_sanitized_cond);
+	pthread_mutex_unlock(&p->ksgxd_lock);
+}
+
+static void *ksgxd(void *arg)
+{
+	struct sgx_platform *p = arg;
+
+	sgx_sanitize_all(p);
+
+	for (;;) {
+		bool stop;
+
+		pthread_mutex_lock(&p->ksgxd_lock);
+		while (!p->ksgxd_should_stop && !sgx_should_reclaim(p, SGX_NR_HIGH_PAGES))
+			pthread_cond_wait(&p->ksgxd_waitq, &p->ksgxd_lock);
+		stop = p->ksgxd_should_stop;
+		pthread_mutex_unlock(&p->ksgxd_lock);
+		if (stop)
+			break;
+
+		if (sgx_should_reclaim(p, SGX_NR_HIGH_PAGES)) {
+			sgx_reclaim_pages(p);
+			atomic_fetch_add(&p->stats.ksgxd_passes, 1);
+		}
+		sched_yield();
+	}
+	return NULL;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Platform life cycle
+ */
+
+void sgx_platform_default_config(struct sgx_platform_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	sgx_cpu_default_config(&c->cpu_config);
+}
+
+static int sgx_page_cache_init(struct sgx_platform *p)
+{
+	unsigned int i;
+
+	for (i = 0; i < SGX_MAX_EPC_SECTIONS; i++) {
+		struct sgx_epc_section *s = &p->sgx_epc_sections[i];
+		struct sgx_numa_node *node;
+		uint32_t r[4];
+		uint64_t base, size, j;
+
+		if (!sgx_cpu_cpuid(p->cpu, SGX_CPUID, SGX_CPUID_EPC + i, r))
+			break;
+		if ((r[0] & SGX_CPUID_EPC_MASK) == SGX_CPUID_EPC_INVALID)
+			break;
+		if ((r[0] & SGX_CPUID_EPC_MASK) != SGX_CPUID_EPC_SECTION) {
+			fprintf(stderr, "sgx: Unknown EPC section type: %u\n",
+				r[0] & SGX_CPUID_EPC_MASK);
+			break;
+		}
+		base = (r[0] & 0xFFFFF000ULL) + ((uint64_t)(r[1] & 0xFFFFF) << 32);
+		size = (r[2] & 0xFFFFF000ULL) + ((uint64_t)(r[3] & 0xFFFFF) << 32);
+		s->virt_addr = sgx_cpu_memremap(p->cpu, base, size);
+		if (!s->virt_addr || !size)
+			break;
+		s->phys_addr = base;
+		s->nr_pages = size >> SGX_PAGE_SHIFT;
+		s->pages = calloc(s->nr_pages, sizeof(*s->pages));
+		if (!s->pages)
+			return -ENOMEM;
+
+		/* One emulated NUMA node per section. */
+		node = &p->sgx_numa_nodes[i];
+		s->node = node;
+		node->size += size;
+		for (j = 0; j < s->nr_pages; j++) {
+			s->pages[j].section = i;
+			INIT_LIST_HEAD(&s->pages[j].list);
+			list_add_tail(&s->pages[j].list, &p->sgx_dirty_page_list);
+		}
+		p->nr_total_pages += s->nr_pages;
+		p->sgx_nr_epc_sections++;
+		p->nr_numa_nodes++;
+	}
+	if (!p->sgx_nr_epc_sections) {
+		fprintf(stderr, "sgx: There are zero EPC sections.\n");
+		return -ENODEV;
+	}
+	return 0;
+}
+
+static void platform_free(struct sgx_platform *p)
+{
+	unsigned int i;
+
+	for (i = 0; i < SGX_MAX_EPC_SECTIONS; i++) {
+		free(p->sgx_epc_sections[i].pages);
+		pthread_mutex_destroy(&p->sgx_numa_nodes[i].lock);
+	}
+	pthread_mutex_destroy(&p->sgx_reclaimer_lock);
+	pthread_mutex_destroy(&p->ksgxd_lock);
+	pthread_cond_destroy(&p->ksgxd_waitq);
+	pthread_cond_destroy(&p->ksgxd_sanitized_cond);
+	pthread_mutex_destroy(&p->einit_lock);
+	pthread_mutex_destroy(&p->encl_list_lock);
+	pthread_key_delete(p->current_node_key);
+	pthread_key_delete(p->signal_pending_key);
+	if (p->provision_fd >= 0)
+		close(p->provision_fd);
+	if (p->own_cpu)
+		sgx_cpu_destroy(p->cpu);
+	free(p);
+}
+
+int sgx_platform_create(const struct sgx_platform_config *c, struct sgx_platform **out)
+{
+	struct sgx_platform *p;
+	uint32_t r[4];
+	unsigned int i;
+	int ret;
+
+	if (!c || !out)
+		return -EINVAL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->provision_fd = -1;
+	for (i = 0; i < SGX_MAX_EPC_SECTIONS; i++) {
+		INIT_LIST_HEAD(&p->sgx_numa_nodes[i].free_page_list);
+		INIT_LIST_HEAD(&p->sgx_numa_nodes[i].sgx_poison_page_list);
+		pthread_mutex_init(&p->sgx_numa_nodes[i].lock, NULL);
+	}
+	INIT_LIST_HEAD(&p->sgx_dirty_page_list);
+	INIT_LIST_HEAD(&p->sgx_active_page_list);
+	INIT_LIST_HEAD(&p->encl_list);
+	pthread_mutex_init(&p->sgx_reclaimer_lock, NULL);
+	pthread_mutex_init(&p->ksgxd_lock, NULL);
+	pthread_cond_init(&p->ksgxd_waitq, NULL);
+	pthread_cond_init(&p->ksgxd_sanitized_cond, NULL);
+	pthread_mutex_init(&p->einit_lock, NULL);
+	pthread_mutex_init(&p->encl_list_lock, NULL);
+	pthread_key_create(&p->current_node_key, NULL);
+	pthread_key_create(&p->signal_pending_key, NULL);
+	if (c->ops)
+		p->ops = *c->ops;
+	p->ops_arg = c->ops_arg;
+
+	if (c->cpu) {
+		p->cpu = c->cpu;
+	} else {
+		ret = sgx_cpu_create(&c->cpu_config, &p->cpu);
+		if (ret)
+			goto err;
+		p->own_cpu = true;
+	}
+
+	/* CPUID 0x12: SGX1 is required, SGX2 enables the EDMM paths. */
+	ret = -ENODEV;
+	if (!sgx_cpu_cpuid(p->cpu, SGX_CPUID, 0, r) || !(r[0] & 1))
+		goto err;
+	p->sgx2 = r[0] & 2;
+	p->sgx_misc_reserved_mask = ~(uint64_t)r[1] | (~0ULL << 1);
+	if (!sgx_cpu_cpuid(p->cpu, SGX_CPUID, 1, r))
+		goto err;
+	p->sgx_attributes_reserved_mask = ~((uint64_t)r[0] | ((uint64_t)r[1] << 32)) |
+					  SGX_ATTR_RESERVED_MASK;
+	p->sgx_xfrm_reserved_mask = ~((uint64_t)r[2] | ((uint64_t)r[3] << 32));
+
+	ret = sgx_page_cache_init(p);
+	if (ret)
+		goto err;
+
+	p->provision_fd = memfd_create("sgx_provision", MFD_CLOEXEC);
+	if (p->provision_fd < 0) {
+		ret = -errno;
+		goto err;
+	}
+
+	p->ksgxd_disabled = c->no_ksgxd;
+	if (p->ksgxd_disabled) {
+		sgx_sanitize_all(p);
+	} else {
+		ret = -pthread_create(&p->ksgxd_tsk, NULL, ksgxd, p);
+		if (ret)
+			goto err;
+		p->ksgxd_running = true;
+		/* Wait for sanitization so that callers see a usable EPC at once. */
+		pthread_mutex_lock(&p->ksgxd_lock);
+		while (!p->ksgxd_sanitized)
+			pthread_cond_wait(&p->ksgxd_sanitized_cond, &p->ksgxd_lock);
+		pthread_mutex_unlock(&p->ksgxd_lock);
+	}
+	*out = p;
+	return 0;
+err:
+	platform_free(p);
+	return ret;
+}
+
+int sgx_platform_destroy(struct sgx_platform *p)
+{
+	if (!p)
+		return 0;
+	if (atomic_load(&p->nr_encls))
+		return -EBUSY;
+	if (p->ksgxd_running) {
+		pthread_mutex_lock(&p->ksgxd_lock);
+		p->ksgxd_should_stop = true;
+		pthread_cond_signal(&p->ksgxd_waitq);
+		pthread_mutex_unlock(&p->ksgxd_lock);
+		pthread_join(p->ksgxd_tsk, NULL);
+		p->ksgxd_running = false;
+	}
+	platform_free(p);
+	return 0;
+}
+
+struct sgx_cpu *sgx_platform_cpu(struct sgx_platform *p)
+{
+	return p->cpu;
+}

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The EPC manager's public interface: create a platform (an emulated CPU plus
+ * the Linux SGX driver's memory manager on top of it), open enclaves on it
+ * (the kernel's open("/dev/sgx_enclave")) and drive them with the kernel's
+ * ioctls, mmap/mprotect checks and faults.
+ *
+ * Every entry point returns 0 or -errno exactly as the kernel's file
+ * operations do; ioctl arguments are pointers into the calling process, as
+ * the kernel receives them (NULL gives -EFAULT).
+ */
+#ifndef SGXEMU_SGX_PLATFORM_H
+#define SGXEMU_SGX_PLATFORM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cpu/cpu.h"
+
+struct sgx_platform;
+struct sgx_encl;
+
+/* What the host provides to the manager. Every hook is optional. */
+struct sgx_platform_ops {
+	/*
+	 * Force 'lp' out of enclave mode (the kernel's IPI to a CPU that runs
+	 * enclave code): the host signals the LP's thread, whose handler
+	 * performs the AEX. Called with a CPU-internal lock held: only signal.
+	 */
+	void (*ipi)(void *arg, struct sgx_lp *lp);
+	/* numa_node_id() of the calling thread; default: per-thread value, see below. */
+	int (*current_node)(void *arg);
+	/* signal_pending(current); default: per-thread flag, see below. */
+	bool (*signal_pending)(void *arg);
+};
+
+struct sgx_platform_config {
+	/* Either an existing CPU (not owned) or NULL to create one from cpu_config. */
+	struct sgx_cpu *cpu;
+	struct sgx_cpu_config cpu_config;
+	const struct sgx_platform_ops *ops;
+	void *ops_arg;
+	/*
+	 * Tests only: sanitize synchronously in create and do not start ksgxd,
+	 * so that reclaim happens only where a test asks for it.
+	 */
+	bool no_ksgxd;
+};
+
+/* Defaults: a default CPU (sgx_cpu_default_config), ksgxd on, no hooks. */
+void sgx_platform_default_config(struct sgx_platform_config *c);
+/*
+ * Enumerate the EPC through CPUID 0x12 and memremap, start ksgxd and wait
+ * until it sanitized the EPC. 0, -ENODEV (no SGX1 / no EPC), -EINVAL, -ENOMEM.
+ */
+int sgx_platform_create(const struct sgx_platform_config *c, struct sgx_platform **out);
+/* Stops ksgxd. Every enclave must have been released: returns -EBUSY otherwise. */
+int sgx_platform_destroy(struct sgx_platform *p);
+struct sgx_cpu *sgx_platform_cpu(struct sgx_platform *p);
+
+/* Emulated per-thread state used by the default hooks. */
+void sgx_platform_set_current_node(struct sgx_platform *p, int nid);	/* -1 = default */
+void sgx_platform_set_signal_pending(struct sgx_platform *p, bool pending);
+
+/* ---- The driver's file operations (driver.c) ---- */
+/* open("/dev/sgx_enclave"): a new, empty enclave holding one reference. */
+int sgx_open(struct sgx_platform *p, struct sgx_encl **out);
+/* close(): drops the file's reference; the enclave dies with its last user. */
+int sgx_release(struct sgx_encl *encl);
+/* ioctl(): 0 or -errno; unknown commands -ENOTTY. */
+long sgx_ioctl(struct sgx_encl *encl, unsigned int cmd, unsigned long arg);
+/* open("/dev/sgx_provision"): an fd whose identity SGX_IOC_ENCLAVE_PROVISION checks. */
+int sgx_provision_open(struct sgx_platform *p);
+
+/* mmap() permission and placement checks; prot = PROT_*, flags = MAP_*. */
+int sgx_mmap_check(struct sgx_encl *encl, unsigned long start, unsigned long len,
+		   int prot, int flags);
+/* mprotect() of an enclave mapping (the .mprotect VMA hook). */
+int sgx_mprotect_check(struct sgx_encl *encl, unsigned long start, unsigned long len, int prot);
+
+/*
+ * Enclave memory as the manager's own threads see it (windows are not
+ * implemented yet): make the page at 'addr' resident, loading it (ELDU, SECS
+ * first) or augmenting it (EAUG on an SGX2 initialized enclave) as the fault
+ * handler would. 0, -EBUSY (reclaim in progress), -EFAULT (no page), -ENOMEM.
+ */
+/*
+ * Copy len bytes at addr (inside one page) out of / into the enclave page
+ * (a debugger's view: no EPCM permission check), loading or augmenting it if
+ * needed, under encl->lock so it cannot be evicted meanwhile. Marks the page
+ * young. Process context: on -EBUSY it reclaims one batch itself and retries.
+ */
+int sgx_encl_access(struct sgx_encl *encl, unsigned long addr, void *buf, unsigned long len,
+		    bool write);
+
+/* ---- Memory failure (A.8): poison the EPC page at emulated physical address. ---- */
+int sgx_memory_failure(struct sgx_platform *p, uint64_t phys);
+
+/* ---- Counters ---- */
+struct sgx_node_stats {
+	uint64_t total_pages;
+	uint64_t free_pages;
+	uint64_t poison_pages;
+};
+
+struct sgx_platform_stats {
+	uint64_t total_pages;
+	uint64_t free_pages;		/* the atomic count */
+	uint64_t free_list_pages;	/* sum over the node free lists */
+	uint64_t poison_pages;
+	uint64_t active_pages;		/* on the reclaimer's list */
+	uint64_t nr_encls;
+	uint64_t va_pages;
+	uint64_t ewb, eldu, eaug, eadd, eremove, secs_ewb, secs_eldu;
+	uint64_t faults;
+	uint64_t ksgxd_passes, direct_reclaim_passes, pages_reclaimed;
+	uint64_t direct_reclaim_ns;
+	uint64_t not_tracked_ipis;
+	uint64_t ewb_lost;
+	unsigned int nr_nodes;
+	struct sgx_node_stats node[8];
+};
+void sgx_platform_get_stats(struct sgx_platform *p, struct sgx_platform_stats *out);
+
+struct sgx_encl_stats {
+	uint64_t resident_pages;	/* secs_child_cnt */
+	uint64_t evicted_pages;
+	uint64_t va_pages;
+	bool secs_resident;
+	uint64_t page_cnt;
+	uint64_t ewb, eldu, eaug, faults;
+};
+void sgx_encl_get_stats(struct sgx_encl *encl, struct sgx_encl_stats *out);
+
+/*
+ * The leak check: no enclave, free + poisoned == capacity, every page on a
+ * free or poison list, the atomic count equal to the lists, nothing on the
+ * active or dirty list, no VA page left. 0, or -1 with a reason in buf.
+ */
+int sgx_platform_check_idle(struct sgx_platform *p, char *buf, unsigned long len);
+/* The count invariant alone (atomic count == sum of the free lists); usable any time. */
+bool sgx_platform_free_count_consistent(struct sgx_platform *p);
+
+#endif /* SGXEMU_SGX_PLATFORM_H */

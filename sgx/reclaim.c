@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The EPC reclaimer (the kernel's sgx/main.c, second half): one batch of
+ * sgx_reclaim_pages(), run by ksgxd between the watermarks and by allocators
+ * as direct reclaim.
+ *
+ * Aging without a hardware accessed bit.  The kernel asks every mm that maps
+ * the enclave whether the PTE's Accessed bit was set since the last look.
+ * Here each enclave page carries a software "young" bit: the fault path sets
+ * it when it maps or loads a page, sgx_encl_access() and any explicit access
+ * notification set it, and sgx_reclaimer_age() test-and-clears it. A young
+ * page gets a second chance (back to the tail of the active list); an old one
+ * is written back. Pages added by EADD start old: nothing has touched them.
+ *
+ * Phases of one batch, as in the kernel:
+ *   1. isolate up to SGX_NR_TO_SCAN pages from the head of the active list
+ *      (they stay RECLAIMER_TRACKED on no list = "reclaim in progress") and
+ *      pin their enclaves (kref_get_unless_zero; a dying enclave's page is
+ *      simply dropped and left to sgx_encl_release());
+ *   2. age, and under encl->lock prepare the backing and set BEING_RECLAIMED;
+ *   3. zap (write-protect/unmap in every window) and EBLOCK;
+ *   4. under encl->lock EWB (ETRACK / IPI on SGX_NOT_TRACKED), and evict the
+ *      SECS after the last child of an initialized enclave; free the frames.
+ */
+#include <errno.h>
+
+#include "sgx/encl.h"
+#include "sgx/internal.h"
+#include "sgx/sgx.h"
+
+static bool sgx_reclaimer_age(struct sgx_epc_page *epc_page)
+{
+	struct sgx_encl_page *page = epc_page->owner;
+
+	return !sgx_encl_test_and_clear_young(page);
+}
+
+static void sgx_reclaimer_block(struct sgx_platform *p, struct sgx_epc_page *epc_page)
+{
+	struct sgx_encl_page *page = epc_page->owner;
+	unsigned long addr = page->desc & SGX_ENCL_PAGE_ADDR_MASK;
+	struct sgx_encl *encl = page->encl;
+	int ret;
+
+	sgx_zap_enclave_ptes(encl, addr);
+
+	pthread_mutex_lock(&encl->lock);
+	ret = __eblock(p->cpu, sgx_get_epc_virt_addr(p, epc_page));
+	if (encls_failed(ret))
+		SGX_WARN("EBLOCK returned %d (%s)", ret, sgx_status_name(ret));
+	pthread_mutex_unlock(&encl->lock);
+}
+
+static void sgx_reclaimer_write(struct sgx_platform *p, struct sgx_epc_page *epc_page,
+				struct sgx_backing *backing)
+{
+	struct sgx_encl_page *encl_page = epc_page->owner;
+	struct sgx_encl *encl = encl_page->encl;
+	struct sgx_backing secs_backing;
+	int ret;
+
+	pthread_mutex_lock(&encl->lock);
+
+	ret = sgx_encl_ewb(epc_page, backing);
+	encl_page->epc_page = NULL;
+	encl->secs_child_cnt--;
+	if (!ret)
+		encl->nr_evicted++;
+
+	if (!encl->secs_child_cnt && encl_test_flag(encl, SGX_ENCL_INITIALIZED) &&
+	    encl->secs.epc_page) {
+		ret = sgx_encl_alloc_backing(encl, PFN_DOWN(encl->size), &secs_backing);
+		if (ret)
+			goto out;
+
+		ret = sgx_encl_ewb(encl->secs.epc_page, &secs_backing);
+		sgx_encl_free_epc_page(p, encl->secs.epc_page);
+		encl->secs.epc_page = NULL;
+		if (!ret) {
+			encl->nr_evicted++;
+			atomic_fetch_add(&p->stats.secs_ewb, 1);
+		}
+	}
+out:
+	pthread_mutex_unlock(&encl->lock);
+}
+
+unsigned int sgx_reclaim_pages(struct sgx_platform *p)
+{
+	struct sgx_epc_page *chunk[SGX_NR_TO_SCAN];
+	struct sgx_backing backing[SGX_NR_TO_SCAN];
+	struct sgx_encl_page *encl_page;
+	struct sgx_epc_page *epc_page;
+	unsigned int written = 0;
+	int cnt = 0, i;
+
+	pthread_mutex_lock(&p->sgx_reclaimer_lock);
+	for (i = 0; i < SGX_NR_TO_SCAN; i++) {
+		if (list_empty(&p->sgx_active_page_list))
+			break;
+		epc_page = list_first_entry(&p->sgx_active_page_list, struct sgx_epc_page, list);
+		list_del_init(&epc_page->list);
+		atomic_fetch_sub(&p->nr_active, 1);
+		encl_page = epc_page->owner;
+
+		if (sgx_encl_get(encl_page->encl))
+			chunk[cnt++] = epc_page;
+		else
+			/* The enclave is being released: sgx_encl_release() frees the page. */
+			epc_page->flags &= ~SGX_EPC_PAGE_RECLAIMER_TRACKED;
+	}
+	pthread_mutex_unlock(&p->sgx_reclaimer_lock);
+
+	for (i = 0; i < cnt; i++) {
+		struct sgx_encl *encl;
+		int ret;
+
+		epc_page = chunk[i];
+		encl_page = epc_page->owner;
+		encl = encl_page->encl;
+
+		if (!sgx_reclaimer_age(epc_page))
+			goto skip;
+
+		pthread_mutex_lock(&encl->lock);
+		ret = sgx_encl_alloc_backing(encl, sgx_encl_page_index(encl_page), &backing[i]);
+		if (ret) {
+			pthread_mutex_unlock(&encl->lock);
+			goto skip;
+		}
+		encl_page->desc |= SGX_ENCL_PAGE_BEING_RECLAIMED;
+		pthread_mutex_unlock(&encl->lock);
+		continue;
+
+skip:
+		pthread_mutex_lock(&p->sgx_reclaimer_lock);
+		list_add_tail(&epc_page->list, &p->sgx_active_page_list);
+		atomic_fetch_add(&p->nr_active, 1);
+		pthread_mutex_unlock(&p->sgx_reclaimer_lock);
+
+		sgx_encl_put(encl);
+		chunk[i] = NULL;
+	}
+
+	for (i = 0; i < cnt; i++) {
+		if (chunk[i])
+			sgx_reclaimer_block(p, chunk[i]);
+	}
+
+	for (i = 0; i < cnt; i++) {
+		struct sgx_encl *encl;
+
+		epc_page = chunk[i];
+		if (!epc_page)
+			continue;
+		encl_page = epc_page->owner;
+		encl = encl_page->encl;
+
+		sgx_reclaimer_write(p, epc_page, &backing[i]);
+
+		/* Clear TRACKED before the enclave can go: release must not see it. */
+		pthread_mutex_lock(&p->sgx_reclaimer_lock);
+		epc_page->flags &= ~SGX_EPC_PAGE_RECLAIMER_TRACKED;
+		pthread_mutex_unlock(&p->sgx_reclaimer_lock);
+		sgx_free_epc_page(p, epc_page);
+		sgx_encl_put(encl);
+		written++;
+	}
+	atomic_fetch_add(&p->stats.pages_reclaimed, written);
+	return written;
+}

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The EPC manager's core: EPC page descriptors, sections, NUMA nodes and the
+ * platform value that holds them (the kernel's arch/x86/kernel/cpu/sgx/sgx.h
+ * plus the file-scope state of main.c, which here hangs off a struct
+ * sgx_platform instead of being global).
+ */
+#ifndef SGXEMU_SGX_SGX_H
+#define SGXEMU_SGX_SGX_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cpu/cpu.h"
+#include "sgx/list.h"
+#include "sgx/platform.h"
+
+#define SGX_NR_TO_SCAN		16
+#define SGX_NR_LOW_PAGES	32
+#define SGX_NR_HIGH_PAGES	64
+
+#define SGX_EPC_PAGE_RECLAIMER_TRACKED	(1u << 0)
+#define SGX_EPC_PAGE_IS_FREE		(1u << 1)
+
+#define SGX_EINIT_SPIN_COUNT	20
+#define SGX_EINIT_SLEEP_COUNT	50
+#define SGX_EINIT_SLEEP_TIME	20	/* ms */
+
+/* The kernel's descriptor of one 4 KiB EPC frame. */
+struct sgx_epc_page {
+	unsigned int section;
+	/* RECLAIMER_TRACKED under sgx_reclaimer_lock, IS_FREE under the node lock */
+	uint16_t flags;
+	uint16_t poison;	/* under the node lock */
+	void *owner;		/* struct sgx_encl_page *, NULL for VA pages and free pages */
+	struct list_head list;	/* free/poison/dirty/active list or a reclaimer's chunk */
+};
+
+struct sgx_numa_node {
+	struct list_head free_page_list;
+	struct list_head sgx_poison_page_list;
+	uint64_t size;			/* bytes of EPC on this node */
+	unsigned long nr_free;		/* length of free_page_list, under lock (stats only) */
+	unsigned long nr_poison;	/* length of the poison list, under lock */
+	pthread_mutex_t lock;
+};
+
+struct sgx_epc_section {
+	uint64_t phys_addr;
+	void *virt_addr;		/* sgx_cpu_memremap() of the section */
+	uint64_t nr_pages;
+	struct sgx_epc_page *pages;
+	struct sgx_numa_node *node;
+};
+
+struct sgx_encl;
+
+/* The platform: one emulated CPU and the EPC manager that drives it. */
+struct sgx_platform {
+	struct sgx_cpu *cpu;
+	bool own_cpu;
+	struct sgx_platform_ops ops;
+	void *ops_arg;
+
+	bool sgx2;
+	uint64_t sgx_misc_reserved_mask;
+	uint64_t sgx_attributes_reserved_mask;
+	uint64_t sgx_xfrm_reserved_mask;
+
+	struct sgx_epc_section sgx_epc_sections[SGX_MAX_EPC_SECTIONS];
+	unsigned int sgx_nr_epc_sections;
+	struct sgx_numa_node sgx_numa_nodes[SGX_MAX_EPC_SECTIONS];
+	unsigned int nr_numa_nodes;	/* one node per section */
+	uint64_t nr_total_pages;
+
+	/*
+	 * The global free count: only ever changed with atomic ops and never
+	 * under a node lock (the Nov 2021 fix). Nothing else may write it.
+	 */
+	atomic_long sgx_nr_free_pages;
+
+	/* Pages waiting for sanitization; private to ksgxd (no lock), as in the kernel. */
+	struct list_head sgx_dirty_page_list;
+
+	/* The reclaimable ("active") pages, oldest at the head. */
+	pthread_mutex_t sgx_reclaimer_lock;
+	struct list_head sgx_active_page_list;
+	atomic_long nr_active;		/* length of the active list, for lock-free emptiness */
+
+	/* ksgxd and its wait queue. */
+	pthread_t ksgxd_tsk;
+	bool ksgxd_running;
+	bool ksgxd_disabled;		/* config.no_ksgxd: sanitize at create, no thread */
+	pthread_mutex_t ksgxd_lock;
+	pthread_cond_t ksgxd_waitq;
+	bool ksgxd_should_stop;		/* under ksgxd_lock */
+	bool ksgxd_sanitized;		/* under ksgxd_lock */
+	pthread_cond_t ksgxd_sanitized_cond;
+
+	/* LEPUBKEYHASH MSR write + EINIT must not interleave (the kernel's preempt_disable). */
+	pthread_mutex_t einit_lock;
+
+	/* Every open enclave, for the leak check and the monitor. */
+	pthread_mutex_t encl_list_lock;
+	struct list_head encl_list;
+	atomic_long nr_encls;
+
+	/* Per-thread emulation of numa_node_id() and signal_pending(current). */
+	pthread_key_t current_node_key;
+	pthread_key_t signal_pending_key;
+
+	int provision_fd;		/* the identity of /dev/sgx_provision */
+
+	struct sgx_platform_stats_atomic {
+		atomic_ulong ewb, eldu, eaug, eadd, eremove;
+		atomic_ulong secs_ewb, secs_eldu;
+		atomic_ulong faults;
+		atomic_ulong ksgxd_passes, direct_reclaim_passes, pages_reclaimed;
+		atomic_ulong direct_reclaim_ns;
+		atomic_ulong va_pages;
+		atomic_ulong not_tracked_ipis;
+		atomic_ulong ewb_lost;
+	} stats;
+};
+
+/* main.c */
+static inline void *sgx_get_epc_virt_addr(struct sgx_platform *p, struct sgx_epc_page *page)
+{
+	struct sgx_epc_section *s = &p->sgx_epc_sections[page->section];
+
+	return (char *)s->virt_addr + (uint64_t)(page - s->pages) * SGX_PAGE_SIZE;
+}
+
+static inline uint64_t sgx_get_epc_phys_addr(struct sgx_platform *p, struct sgx_epc_page *page)
+{
+	struct sgx_epc_section *s = &p->sgx_epc_sections[page->section];
+
+	return s->phys_addr + (uint64_t)(page - s->pages) * SGX_PAGE_SIZE;
+}
+
+struct sgx_epc_page *sgx_alloc_epc_page(struct sgx_platform *p, void *owner, bool reclaim);
+void sgx_free_epc_page(struct sgx_platform *p, struct sgx_epc_page *page);
+void sgx_mark_page_reclaimable(struct sgx_platform *p, struct sgx_epc_page *page);
+int sgx_unmark_page_reclaimable(struct sgx_platform *p, struct sgx_epc_page *page);
+bool sgx_should_reclaim(struct sgx_platform *p, unsigned long watermark);
+void sgx_reclaim_direct(struct sgx_platform *p);
+/* One reclaim batch; returns the number of pages written back. */
+unsigned int sgx_reclaim_pages(struct sgx_platform *p);
+void sgx_wake_ksgxd(struct sgx_platform *p);
+int sgx_current_node(struct sgx_platform *p);
+bool sgx_signal_pending(struct sgx_platform *p);
+struct sgx_epc_page *sgx_epc_page_from_virt(struct sgx_platform *p, void *addr);
+
+/* ERR_PTR-style returns, as the kernel's allocation functions give them. */
+#define SGX_MAX_ERRNO	4095
+static inline void *ERR_PTR(long err) { return (void *)err; }
+static inline long PTR_ERR(const void *p) { return (long)p; }
+static inline bool IS_ERR(const void *p)
+{
+	return (unsigned long)p >= (unsigned long)-SGX_MAX_ERRNO;
+}
+
+#endif /* SGXEMU_SGX_SGX_H */

@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: MIT
+/* Counters for the monitor and the leak check (no kernel counterpart beyond sysfs/debug). */
+#include <stdio.h>
+#include <string.h>
+
+#include "sgx/encl.h"
+#include "sgx/internal.h"
+
+void sgx_platform_get_stats(struct sgx_platform *p, struct sgx_platform_stats *out)
+{
+	unsigned int i;
+
+	memset(out, 0, sizeof(*out));
+	out->total_pages = p->nr_total_pages;
+	out->free_pages = (uint64_t)atomic_load(&p->sgx_nr_free_pages);
+	out->nr_nodes = p->nr_numa_nodes;
+	for (i = 0; i < p->nr_numa_nodes && i < 8; i++) {
+		struct sgx_numa_node *node = &p->sgx_numa_nodes[i];
+
+		pthread_mutex_lock(&node->lock);
+		out->node[i].total_pages = node->size / SGX_PAGE_SIZE;
+		out->node[i].free_pages = node->nr_free;
+		out->node[i].poison_pages = node->nr_poison;
+		pthread_mutex_unlock(&node->lock);
+		out->free_list_pages += out->node[i].free_pages;
+		out->poison_pages += out->node[i].poison_pages;
+	}
+	out->active_pages = (uint64_t)atomic_load(&p->nr_active);
+	out->nr_encls = (uint64_t)atomic_load(&p->nr_encls);
+	out->va_pages = atomic_load(&p->stats.va_pages);
+	out->ewb = atomic_load(&p->stats.ewb);
+	out->eldu = atomic_load(&p->stats.eldu);
+	out->eaug = atomic_load(&p->stats.eaug);
+	out->eadd = atomic_load(&p->stats.eadd);
+	out->eremove = atomic_load(&p->stats.eremove);
+	out->secs_ewb = atomic_load(&p->stats.secs_ewb);
+	out->secs_eldu = atomic_load(&p->stats.secs_eldu);
+	out->faults = atomic_load(&p->stats.faults);
+	out->ksgxd_passes = atomic_load(&p->stats.ksgxd_passes);
+	out->direct_reclaim_passes = atomic_load(&p->stats.direct_reclaim_passes);
+	out->pages_reclaimed = atomic_load(&p->stats.pages_reclaimed);
+	out->direct_reclaim_ns = atomic_load(&p->stats.direct_reclaim_ns);
+	out->not_tracked_ipis = atomic_load(&p->stats.not_tracked_ipis);
+	out->ewb_lost = atomic_load(&p->stats.ewb_lost);
+}
+
+void sgx_encl_get_stats(struct sgx_encl *encl, struct sgx_encl_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&encl->lock);
+	out->resident_pages = encl->secs_child_cnt;
+	out->evicted_pages = encl->nr_evicted;
+	out->va_pages = encl->nr_va_pages;
+	out->secs_resident = encl->secs.epc_page != NULL;
+	out->page_cnt = encl->page_cnt;
+	pthread_mutex_unlock(&encl->lock);
+	out->ewb = atomic_load(&encl->stats.ewb);
+	out->eldu = atomic_load(&encl->stats.eldu);
+	out->eaug = atomic_load(&encl->stats.eaug);
+	out->faults = atomic_load(&encl->stats.faults);
+}
+
+/* Node locks taken in node order, so the snapshot is consistent against free/alloc. */
+bool sgx_platform_free_count_consistent(struct sgx_platform *p)
+{
+	unsigned long sum = 0;
+	unsigned int i;
+	bool ok;
+
+	for (i = 0; i < p->nr_numa_nodes; i++)
+		pthread_mutex_lock(&p->sgx_numa_nodes[i].lock);
+	for (i = 0; i < p->nr_numa_nodes; i++)
+		sum += p->sgx_numa_nodes[i].nr_free;
+	ok = (long)sum == atomic_load(&p->sgx_nr_free_pages);
+	for (i = p->nr_numa_nodes; i-- > 0;)
+		pthread_mutex_unlock(&p->sgx_numa_nodes[i].lock);
+	return ok;
+}
+
+int sgx_platform_check_idle(struct sgx_platform *p, char *buf, unsigned long len)
+{
+	unsigned long counted_free = 0, counted_poison = 0, listed;
+	struct sgx_epc_page *page;
+	unsigned int i;
+	uint64_t j;
+
+#define IDLE_FAIL(...) do { if (buf && len) snprintf(buf, len, __VA_ARGS__); return -1; } while (0)
+	if (atomic_load(&p->nr_encls))
+		IDLE_FAIL("%ld enclaves still open", atomic_load(&p->nr_encls));
+	if (atomic_load(&p->nr_active))
+		IDLE_FAIL("%ld pages on the active list", atomic_load(&p->nr_active));
+	if (!list_empty(&p->sgx_dirty_page_list))
+		IDLE_FAIL("pages left on the dirty list");
+	if (atomic_load(&p->stats.va_pages))
+		IDLE_FAIL("%lu VA pages left", atomic_load(&p->stats.va_pages));
+
+	for (i = 0; i < p->nr_numa_nodes; i++) {
+		struct sgx_numa_node *node = &p->sgx_numa_nodes[i];
+
+		pthread_mutex_lock(&node->lock);
+		listed = 0;
+		list_for_each_entry(page, &node->free_page_list, list) {
+			if (page->flags != SGX_EPC_PAGE_IS_FREE || page->owner || page->poison) {
+				pthread_mutex_unlock(&node->lock);
+				IDLE_FAIL("bad page on node %u free list", i);
+			}
+			listed++;
+		}
+		if (listed != node->nr_free) {
+			pthread_mutex_unlock(&node->lock);
+			IDLE_FAIL("node %u: %lu pages listed, %lu counted", i, listed,
+				  node->nr_free);
+		}
+		counted_free += node->nr_free;
+		listed = 0;
+		list_for_each_entry(page, &node->sgx_poison_page_list, list)
+			listed++;
+		counted_poison += listed;
+		pthread_mutex_unlock(&node->lock);
+	}
+	if ((long)counted_free != atomic_load(&p->sgx_nr_free_pages))
+		IDLE_FAIL("free count %ld != free lists %lu", atomic_load(&p->sgx_nr_free_pages),
+			  counted_free);
+	if (counted_free + counted_poison != p->nr_total_pages)
+		IDLE_FAIL("free %lu + poison %lu != capacity %lu", counted_free, counted_poison,
+			  (unsigned long)p->nr_total_pages);
+
+	/* Every frame free in the EPCM, every descriptor on a free/poison list. */
+	for (i = 0; i < p->sgx_nr_epc_sections; i++) {
+		struct sgx_epc_section *s = &p->sgx_epc_sections[i];
+
+		for (j = 0; j < s->nr_pages; j++) {
+			struct sgx_epcm_info info;
+
+			page = &s->pages[j];
+			if (!(page->flags & SGX_EPC_PAGE_IS_FREE) && !page->poison)
+				IDLE_FAIL("EPC page %u:%lu not free", i, (unsigned long)j);
+			if (sgx_epcm_read(p->cpu, sgx_get_epc_virt_addr(p, page), &info) == 0 &&
+			    info.valid)
+				IDLE_FAIL("EPCM entry %u:%lu still valid (type %u)", i,
+					  (unsigned long)j, info.page_type);
+		}
+	}
+	return 0;
+#undef IDLE_FAIL
+}

@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/util/cpu_encl.h"
+#include "tests/util/mgr_util.h"
+
+struct sgx_platform *mgr_platform(uint64_t epc_pages, unsigned int nr_sections, bool ksgxd,
+				  bool sgx2)
+{
+	struct sgx_platform_config c;
+	struct sgx_platform *p;
+
+	sgx_platform_default_config(&c);
+	c.cpu_config.epc_size = epc_pages * 4096;
+	c.cpu_config.nr_sections = nr_sections;
+	c.cpu_config.sgx2 = sgx2;
+	c.cpu_config.have_secret = true;
+	memset(c.cpu_config.secret, 0x5a, sizeof(c.cpu_config.secret));
+	c.no_ksgxd = !ksgxd;
+	if (sgx_platform_create(&c, &p))
+		return NULL;
+	return p;
+}
+
+void mgr_pattern(void *page, uint64_t tag, uint64_t addr, uint64_t gen)
+{
+	uint64_t *w = page, x = tag * 0x9E3779B97F4A7C15ULL ^ addr ^ (gen << 48);
+	unsigned int i;
+
+	for (i = 0; i < 512; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		w[i] = x + i;
+	}
+}
+
+long mgr_encl_create(struct mgr_encl *e, struct sgx_platform *p, uint64_t base, uint64_t size)
+{
+	struct sgx_secs *secs = aligned_alloc(4096, 4096);
+	struct sgx_enclave_create arg;
+	long ret;
+
+	memset(e, 0, sizeof(*e));
+	e->p = p;
+	e->base = base;
+	e->size = size;
+	e->attributes = SGX_ATTR_MODE64BIT;
+	e->tag = base ^ size;
+	if (sgx_open(p, &e->encl)) {
+		free(secs);
+		return -ENOMEM;
+	}
+	memset(secs, 0, 4096);
+	secs->base = base;
+	secs->size = size;
+	secs->ssa_frame_size = 1;
+	secs->attributes = e->attributes;
+	secs->xfrm = 3;
+	arg.src = (uint64_t)(uintptr_t)secs;
+	ret = sgx_ioctl(e->encl, SGX_IOC_ENCLAVE_CREATE, (unsigned long)&arg);
+	if (!ret)
+		sgx_mrenclave_ecreate(&e->mr, 1, size);
+	free(secs);
+	return ret;
+}
+
+long mgr_encl_add(struct mgr_encl *e, uint64_t offset, uint64_t n, uint64_t secinfo_flags,
+		  bool measure, uint64_t *count)
+{
+	struct sgx_secinfo secinfo __attribute__((aligned(64)));
+	struct sgx_enclave_add_pages arg;
+	uint8_t *src = aligned_alloc(4096, n * 4096);
+	uint64_t i;
+	long ret;
+
+	if (!src)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		if ((secinfo_flags & SGX_SECINFO_PAGE_TYPE_MASK) == SGX_SECINFO_TCS)
+			cpu_encl_make_tcs((struct sgx_tcs *)(src + i * 4096), 0, 0);
+		else
+			mgr_pattern(src + i * 4096, e->tag, e->base + offset + i * 4096, 0);
+	}
+	memset(&secinfo, 0, sizeof(secinfo));
+	secinfo.flags = secinfo_flags;
+	arg = (struct sgx_enclave_add_pages){
+		.src = (uint64_t)(uintptr_t)src, .offset = offset, .length = n * 4096,
+		.secinfo = (uint64_t)(uintptr_t)&secinfo,
+		.flags = measure ? SGX_PAGE_MEASURE : 0,
+	};
+	ret = sgx_ioctl(e->encl, SGX_IOC_ENCLAVE_ADD_PAGES, (unsigned long)&arg);
+	for (i = 0; i < arg.count / 4096; i++)
+		sgx_mrenclave_add_page(&e->mr, offset + i * 4096, secinfo_flags, src + i * 4096,
+				       measure);
+	if (count)
+		*count = arg.count;
+	free(src);
+	return ret;
+}
+
+long mgr_encl_init(struct mgr_encl *e)
+{
+	struct sgx_sigstruct *ss = calloc(1, sizeof(*ss));
+	struct sgx_enclave_init arg;
+	struct sgx_mrenclave mr = e->mr;
+	uint8_t hash[32];
+	long ret;
+
+	sgx_mrenclave_final(&mr, hash);
+	sgx_sigstruct_init(ss, hash, e->attributes, 3);
+	if (sgx_sigstruct_sign(cpu_test_signer(), ss)) {
+		free(ss);
+		return -EIO;
+	}
+	arg.sigstruct = (uint64_t)(uintptr_t)ss;
+	ret = sgx_ioctl(e->encl, SGX_IOC_ENCLAVE_INIT, (unsigned long)&arg);
+	free(ss);
+	return ret;
+}
+
+long mgr_encl_build(struct mgr_encl *e, struct sgx_platform *p, uint64_t base, uint64_t size,
+		    uint64_t n)
+{
+	long ret = mgr_encl_create(e, p, base, size);
+
+	if (ret)
+		return ret;
+	if (n) {
+		ret = mgr_encl_add(e, 0, n, SGX_SECINFO_REG | SGX_SECINFO_R | SGX_SECINFO_W,
+				   false, NULL);
+		if (ret)
+			return ret;
+	}
+	return mgr_encl_init(e);
+}
+
+void mgr_encl_close(struct mgr_encl *e)
+{
+	if (e->encl)
+		sgx_release(e->encl);
+	e->encl = NULL;
+}
+
+int mgr_check_page(struct mgr_encl *e, uint64_t addr, uint64_t gen)
+{
+	static __thread uint8_t want[4096], got[4096];
+	int ret;
+
+	do {
+		ret = sgx_encl_access(e->encl, addr, got, 4096, false);
+	} while (ret == -EBUSY);
+	if (ret)
+		return ret;
+	mgr_pattern(want, e->tag, addr, gen);
+	return memcmp(want, got, 4096) ? 1 : 0;
+}
+
+int mgr_write_page(struct mgr_encl *e, uint64_t addr, uint64_t gen)
+{
+	static __thread uint8_t buf[4096];
+	int ret;
+
+	mgr_pattern(buf, e->tag, addr, gen);
+	do {
+		ret = sgx_encl_access(e->encl, addr, buf, 4096, true);
+	} while (ret == -EBUSY);
+	return ret;
+}
+
+uint64_t mgr_used_pages(struct sgx_platform *p)
+{
+	struct sgx_platform_stats s;
+
+	sgx_platform_get_stats(p, &s);
+	return s.total_pages - s.free_pages - s.poison_pages;
+}
+
+int mgr_platform_finish(struct sgx_platform *p)
+{
+	char buf[256];
+	int ret;
+
+	if (sgx_platform_check_idle(p, buf, sizeof(buf))) {
+		fprintf(stderr, "check_idle: %s\n", buf);
+		return -1;
+	}
+	ret = sgx_platform_destroy(p);
+	if (ret)
+		fprintf(stderr, "destroy: %d\n", ret);
+	return ret ? -1 : 0;
+}

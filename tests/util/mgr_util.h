@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Test helpers for the EPC manager: small platforms, enclaves built through
+ * the real ioctls (with the MRENCLAVE tracked so EINIT succeeds), and page
+ * contents derived from (tag, address, generation) so that every read can be
+ * checked.
+ */
+#ifndef SGXEMU_TESTS_MGR_UTIL_H
+#define SGXEMU_TESTS_MGR_UTIL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "asm/sgx.h"
+#include "enclave/sigstruct.h"
+#include "sgx/platform.h"
+
+struct mgr_encl {
+	struct sgx_platform *p;
+	struct sgx_encl *encl;
+	uint64_t base, size, attributes;
+	uint64_t tag;			/* pattern seed */
+	struct sgx_mrenclave mr;
+};
+
+/* A platform with epc_pages frames over nr_sections sections (and NUMA nodes). */
+struct sgx_platform *mgr_platform(uint64_t epc_pages, unsigned int nr_sections, bool ksgxd,
+				  bool sgx2);
+
+/* open + SGX_IOC_ENCLAVE_CREATE of [base, base+size); returns the ioctl's result. */
+long mgr_encl_create(struct mgr_encl *e, struct sgx_platform *p, uint64_t base, uint64_t size);
+/*
+ * ADD_PAGES of n pages at offset with pattern contents (generation 0).
+ * *count (optional) receives the ioctl's count.
+ */
+long mgr_encl_add(struct mgr_encl *e, uint64_t offset, uint64_t n, uint64_t secinfo_flags,
+		  bool measure, uint64_t *count);
+/* Sign the tracked MRENCLAVE and SGX_IOC_ENCLAVE_INIT. */
+long mgr_encl_init(struct mgr_encl *e);
+/* create + add n REG RW pages at 0 + init. 0 or the failing step's result. */
+long mgr_encl_build(struct mgr_encl *e, struct sgx_platform *p, uint64_t base, uint64_t size,
+		    uint64_t n);
+void mgr_encl_close(struct mgr_encl *e);
+
+void mgr_pattern(void *page, uint64_t tag, uint64_t addr, uint64_t gen);
+/* Read the page at addr through the manager and compare with the pattern: 0, or -errno / 1. */
+int mgr_check_page(struct mgr_encl *e, uint64_t addr, uint64_t gen);
+/* Write the pattern of generation gen into the page at addr. */
+int mgr_write_page(struct mgr_encl *e, uint64_t addr, uint64_t gen);
+
+/* Number of EPC pages in use = total - free - poisoned. */
+uint64_t mgr_used_pages(struct sgx_platform *p);
+/* check_idle + destroy; 0 or -1 (message printed). */
+int mgr_platform_finish(struct sgx_platform *p);
+
+#endif /* SGXEMU_TESTS_MGR_UTIL_H */
