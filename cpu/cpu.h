@@ -275,6 +275,33 @@ int sgx_aex(struct sgx_cpu *cpu, struct sgx_lp *lp, struct sgx_regs *regs,
 void *sgx_lp_translate(struct sgx_cpu *cpu, struct sgx_lp *lp, uint64_t linaddr,
 		       uint32_t access, struct sgx_exception *exc);
 
+/*
+ * (Added by the ENCLU side.) Which enclave does a linear address belong to?
+ * EENTER/ERESUME only get the TCS *linear* address; the host integration
+ * knows which enclave is mapped there in the LP's address space. 'resolve'
+ * returns the SECS EPC address of the enclave whose ELRANGE holds linaddr,
+ * or NULL. It is called with CPU locks held: it must only look things up.
+ * Without a resolver (resolve == NULL) the CPU uses the unique valid SECS
+ * whose ELRANGE holds the address; none or several: not an enclave address.
+ * Inside enclave mode, addresses always resolve in the LP's own enclave.
+ * Set it while the LP is not executing ENCLU.
+ */
+void sgx_lp_set_resolver(struct sgx_lp *lp, void *(*resolve)(void *arg, uint64_t linaddr),
+			 void *arg);
+
+/*
+ * (Added by the ENCLU side.) sgx_aex() with a way to report that the current
+ * SSA frame is not in the EPC (the manager evicted or removed a page of it
+ * while the LP was inside): returns -EAGAIN, nothing changed, and *ssa_fault
+ * (if not NULL) holds the #PF (plain, not-present error code, linear address
+ * of the missing page) to resolve before retrying. sgx_aex() is this with
+ * ssa_fault == NULL. Other returns: 0, -EINVAL if the LP is not in enclave
+ * mode, or -EIO if the TCS itself is gone or corrupt (the LP has then left
+ * enclave mode, nothing was saved and *regs is unchanged).
+ */
+int sgx_aex_or_fault(struct sgx_cpu *cpu, struct sgx_lp *lp, struct sgx_regs *regs,
+		     const struct sgx_exception *exc, struct sgx_exception *ssa_fault);
+
 /* ------------------------------------------------------------------------
  * Counters (monotonic, for the monitor and benchmarks)
  */
