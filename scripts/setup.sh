@@ -45,12 +45,16 @@ test)
 	build SAN=asan
 	build fuzz
 	# Linux's SGX selftests (GPL-2.0, fetched and built here, never committed).
-	# The tests use their signing key today; test_sgx itself runs once
-	# `sgxemu run` exists. Not fatal: without them the key test is skipped,
-	# and the skip shows in the total.
+	# The tests use their signing key, and sgxemu's own harness around their
+	# sigstruct.c proves that the CPU's MRENCLAVE equals theirs; test_sgx
+	# itself runs once `sgxemu run` exists. Not fatal: without them those
+	# tests are skipped, and the skips show in the total.
 	step "scripts/build-selftests.sh"
 	./scripts/build-selftests.sh >/dev/null ||
 		echo "setup: WARNING: building Linux's SGX selftests failed (see above)" >&2
+	step "scripts/selftest-mrenclave.sh"
+	./scripts/selftest-mrenclave.sh >/dev/null ||
+		echo "setup: WARNING: the MRENCLAVE harness was not built; selftest_mrenclave_* tests will skip" >&2
 	step "scripts/test.sh"
 	exec ./scripts/test.sh
 	;;
