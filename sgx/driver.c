@@ -10,6 +10,7 @@
 
 #include "sgx/encl.h"
 #include "sgx/internal.h"
+#include "sgx/window.h"
 
 int sgx_open(struct sgx_platform *p, struct sgx_encl **out)
 {
@@ -24,10 +25,22 @@ int sgx_open(struct sgx_platform *p, struct sgx_encl **out)
 	return 0;
 }
 
+/*
+ * close(): drop the fd's reference to the enclave file. Every user mapping
+ * holds one too (a VMA's vm_file), so the file is released, as in the kernel,
+ * when the last of them goes.
+ */
 int sgx_release(struct sgx_encl *encl)
 {
 	if (!encl)
 		return -EBADF;
+	sgx_encl_file_put(encl);
+	return 0;
+}
+
+/* The kernel's sgx_release(): the last reference to the file went away. */
+void sgx_encl_file_release(struct sgx_encl *encl)
+{
 	/*
 	 * Detach every address space first (they pin the enclave), then drop the
 	 * file's reference. A reclaimer still holding a page keeps the enclave
@@ -48,7 +61,6 @@ int sgx_release(struct sgx_encl *encl)
 		sgx_encl_mm_remove(encl, mm);
 	}
 	sgx_encl_put(encl);
-	return 0;
 }
 
 int sgx_provision_open(struct sgx_platform *p)

@@ -24,6 +24,7 @@
 
 #include "sgx/encl.h"
 #include "sgx/internal.h"
+#include "sgx/window.h"
 
 #define PCMDS_PER_PAGE	(SGX_PAGE_SIZE / sizeof(struct sgx_pcmd))
 
@@ -82,6 +83,9 @@ struct sgx_encl *sgx_encl_alloc(struct sgx_platform *p)
 	pthread_mutex_init(&encl->mm_lock, NULL);
 	pthread_rwlock_init(&encl->srcu, NULL);
 	encl->backing = -1;
+	encl->window_fd = -1;
+	INIT_LIST_HEAD(&encl->windows);
+	atomic_init(&encl->file_refs, 1);
 	encl->secs.encl = encl;
 	encl->secs.type = SGX_PAGE_TYPE_SECS;
 
@@ -185,6 +189,10 @@ void sgx_encl_release(struct sgx_encl *encl)
 
 	if (encl->backing >= 0)
 		close(encl->backing);
+	/* After every EREMOVE above: no frame is aliased into the view any more. */
+	sgx_encl_window_destroy(encl);
+	if (!list_empty(&encl->windows))
+		SGX_WARN("enclave released with windows mapped");
 	if (!list_empty(&encl->mm_list))
 		SGX_WARN("enclave released with address spaces attached");
 	if (encl->secs_child_cnt || encl->secs.epc_page)
@@ -658,6 +666,12 @@ static struct sgx_encl_page *__sgx_encl_load_page(struct sgx_encl *encl,
 		return (void *)epc_page;
 
 	encl->secs_child_cnt++;
+	/*
+	 * Into the memfd, i.e. into every window at once. On failure the page
+	 * stays resident at its home and the fault path retries the install.
+	 */
+	sgx_encl_window_install(encl, entry);
+	atomic_store(&entry->young, true);
 	sgx_mark_page_reclaimable(encl->platform, entry->epc_page);
 	return entry;
 }
@@ -731,7 +745,8 @@ int sgx_encl_eaug_page(struct sgx_encl *encl, unsigned long addr)
 
 	ret = sgx_xa_insert(&encl->page_array, PFN_DOWN(encl_page->desc), encl_page);
 	if (ret) {
-		ret = -EFAULT;
+		/* Another thread augmented the page first: fault again and find it. */
+		ret = ret == -EBUSY ? -EBUSY : -EFAULT;
 		goto err_out_shrink;
 	}
 
@@ -745,9 +760,15 @@ int sgx_encl_eaug_page(struct sgx_encl *encl, unsigned long addr)
 		ret = -EFAULT;
 		goto err_out;
 	}
+	encl_page->epc_page = epc_page;
+	ret = sgx_encl_window_install(encl, encl_page);
+	if (ret) {
+		encl_page->epc_page = NULL;
+		ret = -EFAULT;
+		goto err_out;
+	}
 
 	encl_page->encl = encl;
-	encl_page->epc_page = epc_page;
 	encl_page->type = SGX_PAGE_TYPE_REG;
 	atomic_store(&encl_page->young, true);
 	encl->secs_child_cnt++;
@@ -907,16 +928,4 @@ void sgx_encl_mm_remove(struct sgx_encl *encl, void *mm)
 		free(found);
 		sgx_encl_put(encl);
 	}
-}
-
-/*
- * Remove the page from every address space before EBLOCK. No window maps
- * enclave memory in this build yet (windows are not implemented), so there
- * is nothing to remove: enclave memory is only reached through
- * sgx_encl_access(), which holds encl->lock and refuses BEING_RECLAIMED pages.
- */
-void sgx_zap_enclave_ptes(struct sgx_encl *encl, unsigned long addr)
-{
-	(void)encl;
-	(void)addr;
 }

@@ -90,6 +90,21 @@ struct sgx_encl {
 
 	struct list_head platform_list;	/* on platform->encl_list */
 
+	/*
+	 * The enclave's window (window.c): a memfd the size of ELRANGE whose
+	 * page at (addr - base) is the enclave page at addr while it is
+	 * resident, and the platform's own MAP_SHARED view of all of it, where
+	 * the CPU's aliases of REG/TCS frames point. 'windows' lists the user
+	 * mappings (struct sgx_window) with the same locking as mm_list.
+	 * 'file_refs' is the struct file's count: the fd plus one per user
+	 * mapping, so that close() while mapped releases at the last munmap.
+	 */
+	int window_fd;			/* -1: no window */
+	char *view;
+	unsigned long view_size;
+	struct list_head windows;
+	atomic_long file_refs;
+
 	struct {
 		atomic_ulong ewb, eldu, eaug, faults;
 	} stats;

@@ -16,6 +16,7 @@
 #include "cpu/crypto.h"
 #include "sgx/encl.h"
 #include "sgx/internal.h"
+#include "sgx/window.h"
 
 /* SECINFO given to ADD_PAGES: only permissions (2:0) and the type (15:8). */
 #define SGX_SECINFO_ADD_RESERVED_MASK (~(SGX_SECINFO_PERMISSION_MASK | SGX_SECINFO_PAGE_TYPE_MASK))
@@ -63,6 +64,10 @@ static int sgx_encl_create(struct sgx_encl *encl, struct sgx_secs *secs)
 	}
 	encl->backing = backing;
 
+	ret = sgx_encl_window_create(encl, secs->size);
+	if (ret)
+		goto err_out_backing;
+
 	secs_epc = sgx_alloc_epc_page(p, &encl->secs, true);
 	if (IS_ERR(secs_epc)) {
 		ret = PTR_ERR(secs_epc);
@@ -94,6 +99,7 @@ err_out:
 	sgx_encl_free_epc_page(p, encl->secs.epc_page);
 	encl->secs.epc_page = NULL;
 err_out_backing:
+	sgx_encl_window_destroy(encl);
 	close(encl->backing);
 	encl->backing = -1;
 err_out_shrink:
@@ -224,9 +230,17 @@ static int sgx_encl_add_page(struct sgx_encl *encl, unsigned long src, unsigned 
 	if (ret)
 		goto err_out;
 
+	/* The bytes go into the enclave's memfd now, not at the first fault. */
+	encl_page->epc_page = epc_page;
+	ret = sgx_encl_window_install(encl, encl_page);
+	if (ret) {
+		encl_page->epc_page = NULL;
+		ret = -ENOMEM;
+		goto err_out;
+	}
+
 	/* Committed: the EPC page belongs to the enclave now. */
 	encl_page->encl = encl;
-	encl_page->epc_page = epc_page;
 	encl_page->type = (secinfo->flags & SGX_SECINFO_PAGE_TYPE_MASK) >> 8;
 	encl->secs_child_cnt++;
 
@@ -235,6 +249,7 @@ static int sgx_encl_add_page(struct sgx_encl *encl, unsigned long src, unsigned 
 		if (ret) {
 			encl_page->epc_page = NULL;
 			encl->secs_child_cnt--;
+			sgx_encl_window_punch(encl, encl_page->desc, 1);
 			goto err_out;
 		}
 	}
@@ -704,6 +719,8 @@ static long sgx_encl_remove_pages(struct sgx_encl *encl, struct sgx_enclave_remo
 		sgx_encl_free_epc_page(p, entry->epc_page);
 		encl->secs_child_cnt--;
 		entry->epc_page = NULL;
+		/* Out of every window before the entry goes: an EAUG may take its place. */
+		sgx_encl_window_punch(encl, addr, 1);
 		sgx_xa_erase(&encl->page_array, PFN_DOWN(entry->desc));
 		sgx_encl_shrink(encl, NULL);
 		free(entry);

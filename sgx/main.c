@@ -23,6 +23,7 @@
 #include "sgx/encl.h"
 #include "sgx/sgx.h"
 #include "sgx/internal.h"
+#include "sgx/window.h"
 
 static struct sgx_numa_node *page_node(struct sgx_platform *p, struct sgx_epc_page *page)
 {
@@ -464,6 +465,7 @@ static void platform_free(struct sgx_platform *p)
 	pthread_key_delete(p->signal_pending_key);
 	if (p->provision_fd >= 0)
 		close(p->provision_fd);
+	sgx_window_platform_fini(p);
 	if (p->own_cpu)
 		sgx_cpu_destroy(p->cpu);
 	free(p);
@@ -482,6 +484,7 @@ int sgx_platform_create(const struct sgx_platform_config *c, struct sgx_platform
 	if (!p)
 		return -ENOMEM;
 	p->provision_fd = -1;
+	p->uffd = -1;
 	for (i = 0; i < SGX_MAX_EPC_SECTIONS; i++) {
 		INIT_LIST_HEAD(&p->sgx_numa_nodes[i].free_page_list);
 		INIT_LIST_HEAD(&p->sgx_numa_nodes[i].sgx_poison_page_list);
@@ -532,6 +535,10 @@ int sgx_platform_create(const struct sgx_platform_config *c, struct sgx_platform
 		ret = -errno;
 		goto err;
 	}
+
+	ret = sgx_window_platform_init(p);
+	if (ret)
+		goto err;
 
 	p->ksgxd_disabled = c->no_ksgxd;
 	if (p->ksgxd_disabled) {

@@ -79,12 +79,6 @@ int sgx_mmap_check(struct sgx_encl *encl, unsigned long start, unsigned long len
 int sgx_mprotect_check(struct sgx_encl *encl, unsigned long start, unsigned long len, int prot);
 
 /*
- * Enclave memory as the manager's own threads see it (windows are not
- * implemented yet): make the page at 'addr' resident, loading it (ELDU, SECS
- * first) or augmenting it (EAUG on an SGX2 initialized enclave) as the fault
- * handler would. 0, -EBUSY (reclaim in progress), -EFAULT (no page), -ENOMEM.
- */
-/*
  * Copy len bytes at addr (inside one page) out of / into the enclave page
  * (a debugger's view: no EPCM permission check), loading or augmenting it if
  * needed, under encl->lock so it cannot be evicted meanwhile. Marks the page
@@ -92,6 +86,50 @@ int sgx_mprotect_check(struct sgx_encl *encl, unsigned long start, unsigned long
  */
 int sgx_encl_access(struct sgx_encl *encl, unsigned long addr, void *buf, unsigned long len,
 		    bool write);
+
+/* ---- Enclave windows and faults (window.c, fault.c) ---- */
+
+/* True when the platform could create its userfaultfd: sgx_mmap works. */
+bool sgx_platform_has_windows(struct sgx_platform *p);
+
+/*
+ * mmap() of the enclave file: after sgx_mmap_check(), map the enclave's
+ * memory at addr (MAP_SHARED, MAP_FIXED or an exact hint; [addr, addr+len)
+ * inside ELRANGE of a created enclave) with protection prot, replacing
+ * whatever was mapped there. Touching an evicted page loads it through the
+ * fault path. The mapping holds the enclave file: sgx_release() while mapped
+ * frees the enclave only at the last sgx_munmap(). 0 or -errno
+ * (-EINVAL range/flags, -EACCES permissions, -ENODEV no windows, -ENOMEM).
+ */
+int sgx_mmap(struct sgx_encl *encl, unsigned long addr, unsigned long len, int prot, int flags);
+/*
+ * munmap()/mprotect() of a range of the calling address space that may hold
+ * enclave windows (partly or not at all): windows are cut to the remaining
+ * pieces; mprotect runs sgx_mprotect_check() for every enclave it touches
+ * first. Then the real munmap/mprotect of the whole range. 0 or -errno.
+ */
+int sgx_munmap(struct sgx_platform *p, unsigned long addr, unsigned long len);
+int sgx_mprotect(struct sgx_platform *p, unsigned long addr, unsigned long len, int prot);
+
+enum sgx_fault_result {
+	SGX_FAULT_RESOLVED,	/* the page is mapped: retry the access */
+	SGX_FAULT_RETRY,	/* VM_FAULT_NOPAGE on -EBUSY: retry, it will fault again */
+	SGX_FAULT_SIGBUS,	/* deliver SIGBUS */
+	SGX_FAULT_NOT_MINE,	/* addr is in no window of this platform */
+};
+
+/*
+ * The kernel's sgx_vma_fault() for a fault at addr in a window, in the
+ * faulting thread (async-signal-safe, see fault.c).
+ */
+enum sgx_fault_result sgx_vma_fault(struct sgx_platform *p, unsigned long addr, bool is_write);
+
+/*
+ * Install (once per process) a SIGBUS handler that resolves window faults
+ * of p (and of every other platform so registered) and chains every other
+ * SIGBUS to the disposition that was there before. 0 or -errno.
+ */
+int sgx_fault_install_sigbus_handler(struct sgx_platform *p);
 
 /* ---- Memory failure (A.8): poison the EPC page at emulated physical address. ---- */
 int sgx_memory_failure(struct sgx_platform *p, uint64_t phys);
@@ -117,6 +155,7 @@ struct sgx_platform_stats {
 	uint64_t direct_reclaim_ns;
 	uint64_t not_tracked_ipis;
 	uint64_t ewb_lost;
+	uint64_t fault_retries, fault_sigbus, punches;
 	unsigned int nr_nodes;
 	struct sgx_node_stats node[8];
 };

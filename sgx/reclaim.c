@@ -18,15 +18,21 @@
  *      pin their enclaves (kref_get_unless_zero; a dying enclave's page is
  *      simply dropped and left to sgx_encl_release());
  *   2. age, and under encl->lock prepare the backing and set BEING_RECLAIMED;
- *   3. zap (write-protect/unmap in every window) and EBLOCK;
+ *   3. zap (write-protect in every window, see window.c) and EBLOCK;
  *   4. under encl->lock EWB (ETRACK / IPI on SGX_NOT_TRACKED), and evict the
  *      SECS after the last child of an initialized enclave; free the frames.
+ *      Consecutive pages of one enclave are written under one hold of its
+ *      lock, and punched out of its memfd (hence out of every window) before
+ *      the lock is dropped, adjacent pages in one fallocate() call: a fault
+ *      that sees the page evicted (under encl->lock) must find the memfd
+ *      page gone, or its UFFDIO_COPY would collide with the stale page.
  */
 #include <errno.h>
 
 #include "sgx/encl.h"
 #include "sgx/internal.h"
 #include "sgx/sgx.h"
+#include "sgx/window.h"
 
 static bool sgx_reclaimer_age(struct sgx_epc_page *epc_page)
 {
@@ -51,6 +57,7 @@ static void sgx_reclaimer_block(struct sgx_platform *p, struct sgx_epc_page *epc
 	pthread_mutex_unlock(&encl->lock);
 }
 
+/* encl->lock held. */
 static void sgx_reclaimer_write(struct sgx_platform *p, struct sgx_epc_page *epc_page,
 				struct sgx_backing *backing)
 {
@@ -58,8 +65,6 @@ static void sgx_reclaimer_write(struct sgx_platform *p, struct sgx_epc_page *epc
 	struct sgx_encl *encl = encl_page->encl;
 	struct sgx_backing secs_backing;
 	int ret;
-
-	pthread_mutex_lock(&encl->lock);
 
 	ret = sgx_encl_ewb(epc_page, backing);
 	encl_page->epc_page = NULL;
@@ -82,7 +87,27 @@ static void sgx_reclaimer_write(struct sgx_platform *p, struct sgx_epc_page *epc
 		}
 	}
 out:
-	pthread_mutex_unlock(&encl->lock);
+	return;
+}
+
+/* Punch the written pages out of the memfd, adjacent ones together. encl->lock held. */
+static void sgx_reclaimer_punch(struct sgx_encl *encl, unsigned long *addrs, unsigned int n)
+{
+	unsigned int i, j;
+
+	for (i = 1; i < n; i++) {	/* insertion sort: n <= SGX_NR_TO_SCAN */
+		unsigned long a = addrs[i];
+
+		for (j = i; j > 0 && addrs[j - 1] > a; j--)
+			addrs[j] = addrs[j - 1];
+		addrs[j] = a;
+	}
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && addrs[j] == addrs[j - 1] + SGX_PAGE_SIZE; j++)
+			;
+		sgx_encl_window_punch(encl, addrs[i], j - i);
+		sgx_encl_window_unzap(encl, addrs[i], j - i);
+	}
 }
 
 unsigned int sgx_reclaim_pages(struct sgx_platform *p)
@@ -147,24 +172,44 @@ skip:
 			sgx_reclaimer_block(p, chunk[i]);
 	}
 
-	for (i = 0; i < cnt; i++) {
+	for (i = 0; i < cnt;) {
+		unsigned long addrs[SGX_NR_TO_SCAN];
+		unsigned int na = 0;
 		struct sgx_encl *encl;
+		int j, k;
 
-		epc_page = chunk[i];
-		if (!epc_page)
+		if (!chunk[i]) {
+			i++;
 			continue;
-		encl_page = epc_page->owner;
-		encl = encl_page->encl;
+		}
+		encl = ((struct sgx_encl_page *)chunk[i]->owner)->encl;
 
-		sgx_reclaimer_write(p, epc_page, &backing[i]);
+		pthread_mutex_lock(&encl->lock);
+		for (j = i; j < cnt; j++) {
+			if (!chunk[j])
+				continue;
+			encl_page = chunk[j]->owner;
+			if (encl_page->encl != encl)
+				break;
+			addrs[na++] = encl_page->desc & SGX_ENCL_PAGE_ADDR_MASK;
+			sgx_reclaimer_write(p, chunk[j], &backing[j]);
+		}
+		sgx_reclaimer_punch(encl, addrs, na);
+		pthread_mutex_unlock(&encl->lock);
 
-		/* Clear TRACKED before the enclave can go: release must not see it. */
-		pthread_mutex_lock(&p->sgx_reclaimer_lock);
-		epc_page->flags &= ~SGX_EPC_PAGE_RECLAIMER_TRACKED;
-		pthread_mutex_unlock(&p->sgx_reclaimer_lock);
-		sgx_free_epc_page(p, epc_page);
-		sgx_encl_put(encl);
-		written++;
+		for (k = i; k < j; k++) {
+			epc_page = chunk[k];
+			if (!epc_page)
+				continue;
+			/* Clear TRACKED before the enclave can go: release must not see it. */
+			pthread_mutex_lock(&p->sgx_reclaimer_lock);
+			epc_page->flags &= ~SGX_EPC_PAGE_RECLAIMER_TRACKED;
+			pthread_mutex_unlock(&p->sgx_reclaimer_lock);
+			sgx_free_epc_page(p, epc_page);
+			sgx_encl_put(encl);
+			written++;
+		}
+		i = j;
 	}
 	atomic_fetch_add(&p->stats.pages_reclaimed, written);
 	return written;

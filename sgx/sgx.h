@@ -113,6 +113,18 @@ struct sgx_platform {
 
 	int provision_fd;		/* the identity of /dev/sgx_provision */
 
+	/*
+	 * Enclave windows (window.c). 'uffd' is the platform's userfaultfd
+	 * (SIGBUS mode, MISSING + WP on shmem), -1 when the host refused it:
+	 * then enclaves have no window and their bytes stay at the frames'
+	 * homes. 'win_slots' is the fault path's lock-free map from an address
+	 * to a user mapping (see struct sgx_window_slot); writers hold win_lock.
+	 */
+	int uffd;
+	pthread_mutex_t win_lock;
+	struct sgx_window_slot *win_slots;
+	atomic_uint win_hwm;		/* slots [0, win_hwm) may be in use */
+
 	struct sgx_platform_stats_atomic {
 		atomic_ulong ewb, eldu, eaug, eadd, eremove;
 		atomic_ulong secs_ewb, secs_eldu;
@@ -122,6 +134,7 @@ struct sgx_platform {
 		atomic_ulong va_pages;
 		atomic_ulong not_tracked_ipis;
 		atomic_ulong ewb_lost;
+		atomic_ulong fault_retries, fault_sigbus, punches;
 	} stats;
 };
 

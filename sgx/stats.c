@@ -42,6 +42,9 @@ void sgx_platform_get_stats(struct sgx_platform *p, struct sgx_platform_stats *o
 	out->direct_reclaim_ns = atomic_load(&p->stats.direct_reclaim_ns);
 	out->not_tracked_ipis = atomic_load(&p->stats.not_tracked_ipis);
 	out->ewb_lost = atomic_load(&p->stats.ewb_lost);
+	out->fault_retries = atomic_load(&p->stats.fault_retries);
+	out->fault_sigbus = atomic_load(&p->stats.fault_sigbus);
+	out->punches = atomic_load(&p->stats.punches);
 }
 
 void sgx_encl_get_stats(struct sgx_encl *encl, struct sgx_encl_stats *out)

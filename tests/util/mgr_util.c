@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <time.h>
 
 #include "tests/util/cpu_encl.h"
 #include "tests/util/mgr_util.h"
@@ -181,9 +183,20 @@ uint64_t mgr_used_pages(struct sgx_platform *p)
 
 int mgr_platform_finish(struct sgx_platform *p)
 {
+	struct sgx_platform_stats st;
 	char buf[256];
-	int ret;
+	int ret, i;
 
+	/*
+	 * A reclaimer (ksgxd) may still hold a closed enclave for the batch it
+	 * isolated; it is released when that batch is done. Wait for it.
+	 */
+	for (i = 0; i < 2000; i++) {
+		sgx_platform_get_stats(p, &st);
+		if (!st.nr_encls)
+			break;
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	}
 	if (sgx_platform_check_idle(p, buf, sizeof(buf))) {
 		fprintf(stderr, "check_idle: %s\n", buf);
 		return -1;
@@ -192,4 +205,41 @@ int mgr_platform_finish(struct sgx_platform *p)
 	if (ret)
 		fprintf(stderr, "destroy: %d\n", ret);
 	return ret ? -1 : 0;
+}
+
+struct sgx_platform *mgr_window_platform(uint64_t epc_pages, unsigned int nr_sections,
+					 bool ksgxd, bool sgx2)
+{
+	struct sgx_platform *p = mgr_platform(epc_pages, nr_sections, ksgxd, sgx2);
+
+	if (!p)
+		return NULL;
+	if (!sgx_platform_has_windows(p) || sgx_fault_install_sigbus_handler(p)) {
+		sgx_platform_destroy(p);
+		return NULL;
+	}
+	return p;
+}
+
+long mgr_encl_map(struct mgr_encl *e, int prot)
+{
+	return sgx_mmap(e->encl, e->base, e->size, prot, MAP_SHARED);
+}
+
+long mgr_encl_unmap(struct mgr_encl *e)
+{
+	return sgx_munmap(e->p, e->base, e->size);
+}
+
+int mgr_check_mem(struct mgr_encl *e, uint64_t addr, uint64_t gen)
+{
+	static __thread uint8_t want[4096];
+
+	mgr_pattern(want, e->tag, addr, gen);
+	return memcmp(want, (void *)(uintptr_t)addr, 4096) ? 1 : 0;
+}
+
+void mgr_write_mem(struct mgr_encl *e, uint64_t addr, uint64_t gen)
+{
+	mgr_pattern((void *)(uintptr_t)addr, e->tag, addr, gen);
 }

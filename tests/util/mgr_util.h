@@ -48,6 +48,20 @@ int mgr_check_page(struct mgr_encl *e, uint64_t addr, uint64_t gen);
 /* Write the pattern of generation gen into the page at addr. */
 int mgr_write_page(struct mgr_encl *e, uint64_t addr, uint64_t gen);
 
+/*
+ * Windows: a platform whose faults are served by the SIGBUS handler, and the
+ * whole ELRANGE of an enclave mapped at its base with prot (MAP_SHARED,
+ * never replacing an existing mapping). 0 or -errno.
+ */
+struct sgx_platform *mgr_window_platform(uint64_t epc_pages, unsigned int nr_sections,
+					 bool ksgxd, bool sgx2);
+long mgr_encl_map(struct mgr_encl *e, int prot);
+long mgr_encl_unmap(struct mgr_encl *e);
+/* The page at addr, read natively through the window: 0 if it holds generation gen. */
+int mgr_check_mem(struct mgr_encl *e, uint64_t addr, uint64_t gen);
+/* Write generation gen of the page at addr natively through the window. */
+void mgr_write_mem(struct mgr_encl *e, uint64_t addr, uint64_t gen);
+
 /* Number of EPC pages in use = total - free - poisoned. */
 uint64_t mgr_used_pages(struct sgx_platform *p);
 /* check_idle + destroy; 0 or -1 (message printed). */

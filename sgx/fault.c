@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The fault path (the kernel's sgx_vma_fault()) and the SIGBUS handler that
+ * runs it.
+ *
+ * A window is registered on a userfaultfd with UFFD_FEATURE_SIGBUS, so an
+ * access to a page that is not in the memfd (evicted, never added, or being
+ * loaded by another thread) or a write to a write-protected one (zapped by
+ * the reclaimer, or a stale marker after a reload, see window.c) raises
+ * SIGBUS in the faulting thread. The handler runs where the hardware's #PF
+ * handler would, and must be written for it:
+ *
+ *  - Async-signal safety. The path takes encl->lock, the node and reclaimer
+ *    locks, the CPU's internal locks and (via direct reclaim) other
+ *    enclaves' locks, all of them ordinary mutexes. That cannot deadlock:
+ *    SIGBUS from a window is synchronous, raised by the faulting
+ *    instruction itself, and the only code that touches enclave memory
+ *    through a window is the application's (and enclave code); the manager
+ *    and the CPU reach enclave pages only through the platform's view, where
+ *    every page they touch is present (they hold encl->lock, under which a
+ *    resident page cannot be punched). So the interrupted thread holds none
+ *    of the platform's locks when the handler takes them, exactly as a
+ *    kernel fault handler may take mmap_lock and encl->lock because user
+ *    code holds neither. The handler uses no stdio and no malloc, with one
+ *    exception: EAUG of a new page (SGX2) allocates its struct sgx_encl_page
+ *    and page-array node with calloc, as sgx_encl_eaug_page() always did.
+ *    That is safe by the same argument (the application cannot be inside
+ *    malloc while it executes a load/store to a window), but it is not
+ *    preallocated as the rest is: see the report.
+ *  - ELDU and EWB use the enclave's preallocated scratch under encl->lock.
+ *  - "Retry" (the kernel's VM_FAULT_NOPAGE on -EBUSY) returns and lets the
+ *    instruction fault again. If it was for lack of free EPC the faulting
+ *    thread reclaims one batch itself when ksgxd is behind (free pages under
+ *    the low watermark) and yields the CPU, so ksgxd and other threads run;
+ *    it never spins on an EPC with nothing reclaimable, because allocation
+ *    then fails with -ENOMEM, which is SIGBUS.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+
+#include "sgx/internal.h"
+#include "sgx/window.h"
+
+static unsigned long prot_to_vm_bits(int prot)
+{
+	unsigned long vm = 0;
+
+	if (prot & PROT_READ)
+		vm |= VM_READ;
+	if (prot & PROT_WRITE)
+		vm |= VM_WRITE;
+	if (prot & PROT_EXEC)
+		vm |= VM_EXEC;
+	return vm;
+}
+
+/* encl->lock held. 0, or the load's error (-EBUSY: retry). */
+static long sgx_fault_load(struct sgx_window *w, unsigned long addr, bool is_write)
+{
+	struct sgx_encl *encl = w->encl;
+	struct sgx_encl_page *entry;
+	long ret;
+
+	entry = sgx_encl_load_page_in_vma(encl, addr, prot_to_vm_bits(w->prot));
+	if (IS_ERR(entry))
+		return PTR_ERR(entry);
+	/* A load whose install failed earlier (out of memory): try again now. */
+	if (!sgx_encl_window_installed(encl, entry)) {
+		ret = sgx_encl_window_install(encl, entry);
+		if (ret)
+			return ret == -ENOMEM ? -EBUSY : -EFAULT;
+	}
+	/*
+	 * Resident and not being reclaimed: a write fault here is a stale
+	 * write-protect marker (or a racing load). Clear it in this mapping;
+	 * encl->lock keeps a reclaimer from choosing the page meanwhile.
+	 */
+	if (is_write && (w->prot & PROT_WRITE))
+		sgx_window_unprotect(w, addr);
+	atomic_store(&entry->young, true);
+	return 0;
+}
+
+enum sgx_fault_result sgx_vma_fault(struct sgx_platform *p, unsigned long addr, bool is_write)
+{
+	struct sgx_encl_page *entry;
+	struct sgx_window *w;
+	struct sgx_encl *encl;
+	long ret;
+
+	if (!p)
+		return SGX_FAULT_NOT_MINE;
+	w = sgx_window_lookup(p, addr);
+	if (!w)
+		return SGX_FAULT_NOT_MINE;
+	/* The pinned window holds a file reference: the enclave stays. */
+	encl = w->encl;
+	atomic_fetch_add(&p->stats.faults, 1);
+	atomic_fetch_add(&encl->stats.faults, 1);
+
+	pthread_mutex_lock(&encl->lock);
+	entry = sgx_xa_load(&encl->page_array, PFN_DOWN(addr));
+	if (entry) {
+		ret = sgx_fault_load(w, addr, is_write);
+		pthread_mutex_unlock(&encl->lock);
+	} else {
+		pthread_mutex_unlock(&encl->lock);
+		/* No page: SGX2 adds one (PENDING until the enclave EACCEPTs it). */
+		if (p->sgx2 && encl_test_flag(encl, SGX_ENCL_INITIALIZED))
+			ret = sgx_encl_eaug_page(encl, addr);
+		else
+			ret = -EFAULT;
+	}
+	sgx_window_unpin(p, w);
+
+	if (!ret)
+		return SGX_FAULT_RESOLVED;
+	if (ret != -EBUSY) {
+		atomic_fetch_add(&p->stats.fault_sigbus, 1);
+		return SGX_FAULT_SIGBUS;
+	}
+	atomic_fetch_add(&p->stats.fault_retries, 1);
+	if (sgx_should_reclaim(p, SGX_NR_LOW_PAGES))
+		sgx_reclaim_direct(p);
+	sched_yield();
+	return SGX_FAULT_RETRY;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The SIGBUS handler
+ *
+ * A signal handler gets no argument, so the platforms it serves and the
+ * disposition it chains to are the only process-wide state of the library.
+ */
+#define SGX_FAULT_MAX_PLATFORMS	16
+
+static _Atomic(struct sgx_platform *) sgx_fault_platforms[SGX_FAULT_MAX_PLATFORMS];
+static struct sigaction sgx_fault_prev_action;
+static bool sgx_fault_handler_installed;
+static pthread_mutex_t sgx_fault_install_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Not a window fault, or one that must kill: what would have happened without us. */
+static void sgx_fault_chain(int sig, siginfo_t *si, void *ctx)
+{
+	const struct sigaction *prev = &sgx_fault_prev_action;
+
+	if (prev->sa_flags & SA_SIGINFO) {
+		prev->sa_sigaction(sig, si, ctx);
+		return;
+	}
+	if (prev->sa_handler != SIG_DFL && prev->sa_handler != SIG_IGN) {
+		prev->sa_handler(sig);
+		return;
+	}
+	/* Default action: restore it and re-raise, delivered when we return. */
+	sigaction(SIGBUS, prev, NULL);
+	if (prev->sa_handler == SIG_IGN) {
+		struct sigaction dfl;
+
+		memset(&dfl, 0, sizeof(dfl));
+		dfl.sa_handler = SIG_DFL;
+		sigaction(SIGBUS, &dfl, NULL);
+	}
+	raise(SIGBUS);
+}
+
+static void sgx_sigbus_handler(int sig, siginfo_t *si, void *ctx)
+{
+	enum sgx_fault_result r = SGX_FAULT_NOT_MINE;
+	int saved_errno = errno;
+	ucontext_t *uc = ctx;
+	unsigned long addr = (unsigned long)si->si_addr;
+	bool is_write = uc->uc_mcontext.gregs[REG_ERR] & X86_PF_WRITE;
+	unsigned int i;
+
+	/* userfaultfd's SIGBUS is BUS_ADRERR from a user-mode fault. */
+	if (si->si_code == BUS_ADRERR) {
+		for (i = 0; i < SGX_FAULT_MAX_PLATFORMS && r == SGX_FAULT_NOT_MINE; i++) {
+			struct sgx_platform *p = atomic_load(&sgx_fault_platforms[i]);
+
+			if (p)
+				r = sgx_vma_fault(p, addr, is_write);
+		}
+	}
+	errno = saved_errno;
+	if (r == SGX_FAULT_RESOLVED || r == SGX_FAULT_RETRY)
+		return;
+	sgx_fault_chain(sig, si, ctx);
+}
+
+int sgx_fault_install_sigbus_handler(struct sgx_platform *p)
+{
+	int i, free_slot = -1, ret = 0;
+
+	if (!p)
+		return -EINVAL;
+	pthread_mutex_lock(&sgx_fault_install_lock);
+	for (i = 0; i < SGX_FAULT_MAX_PLATFORMS; i++) {
+		struct sgx_platform *q = atomic_load(&sgx_fault_platforms[i]);
+
+		if (q == p)
+			goto installed;
+		if (!q && free_slot < 0)
+			free_slot = i;
+	}
+	if (free_slot < 0) {
+		ret = -ENOSPC;
+		goto out;
+	}
+	atomic_store(&sgx_fault_platforms[free_slot], p);
+installed:
+	if (!sgx_fault_handler_installed) {
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_sigaction = sgx_sigbus_handler;
+		sa.sa_flags = SA_SIGINFO | SA_RESTART;
+		sigemptyset(&sa.sa_mask);
+		if (sigaction(SIGBUS, &sa, &sgx_fault_prev_action)) {
+			ret = -errno;
+			goto out;
+		}
+		sgx_fault_handler_installed = true;
+	}
+out:
+	pthread_mutex_unlock(&sgx_fault_install_lock);
+	return ret;
+}
+
+/* Platform destroy: no window (hence no window fault) of p is left. */
+void sgx_fault_platform_gone(struct sgx_platform *p)
+{
+	int i;
+
+	pthread_mutex_lock(&sgx_fault_install_lock);
+	for (i = 0; i < SGX_FAULT_MAX_PLATFORMS; i++) {
+		if (atomic_load(&sgx_fault_platforms[i]) == p)
+			atomic_store(&sgx_fault_platforms[i], NULL);
+	}
+	pthread_mutex_unlock(&sgx_fault_install_lock);
+}

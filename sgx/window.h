@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Enclave windows (window.c) and the fault path (fault.c): how enclave memory
+ * is mapped into address spaces, the way the kernel maps EPC pages into VMAs.
+ *
+ * Each enclave has a memfd the size of ELRANGE. The page of the memfd at
+ * (addr - base) exists exactly while the enclave page at addr is resident in
+ * the EPC, and the CPU's frame is aliased to it (sgx_epc_alias()) through the
+ * platform's own view of the memfd. A user mapping ("window") is a
+ * MAP_SHARED|MAP_FIXED mapping of the memfd at the enclave's own linear
+ * addresses, registered on its address space's userfaultfd in MISSING|WP
+ * mode with UFFD_FEATURE_SIGBUS: touching an evicted page raises SIGBUS in
+ * the faulting thread, whose handler runs sgx_vma_fault().
+ *
+ * Locks. encl->windows is guarded like mm_list: writers take encl->mm_lock
+ * and encl->srcu for writing, readers (the zap) take encl->srcu for reading.
+ * The fault path never takes either: it finds its window in the platform's
+ * slot table without a lock (struct sgx_window_slot) and pins the slot, and
+ * whoever retires a window waits until no pin is left before freeing it.
+ * platform->win_lock plays the address space's mmap_lock (write): it
+ * serialises sgx_mmap/sgx_munmap/sgx_mprotect and slot allocation.
+ * Lock order: win_lock -> encl->lock (mmap check), win_lock -> mm_lock ->
+ * encl->srcu (write); encl->lock -> encl->srcu (read: the reclaimer's unzap
+ * after the punch). The zap itself runs without encl->lock, as in the kernel.
+ */
+#ifndef SGXEMU_SGX_WINDOW_H
+#define SGXEMU_SGX_WINDOW_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "sgx/encl.h"
+
+#define SGX_MAX_WINDOWS	1024	/* user mappings per platform */
+
+/* One user mapping of an enclave (a VMA of the enclave file). */
+struct sgx_window {
+	struct sgx_encl *encl;	/* pinned by one file reference */
+	void *mm;		/* the address space (embedded mode: the platform) */
+	int uffd;		/* that address space's userfaultfd */
+	unsigned long start, end;
+	int prot;		/* PROT_* of the mapping */
+	unsigned int slot;	/* index in platform->win_slots */
+	struct list_head list;	/* on encl->windows */
+};
+
+/*
+ * A fault-path lookup entry. start/end are copies of the window's range so
+ * that a lookup can skip the slot without touching a window that may be
+ * freed; a match is confirmed after pinning ('users'), and a retiring
+ * window is unpublished ('win' = NULL) before its pins drain.
+ */
+struct sgx_window_slot {
+	atomic_ulong start, end;
+	_Atomic(struct sgx_window *) win;
+	atomic_uint users;
+};
+
+/* window.c */
+int sgx_window_platform_init(struct sgx_platform *p);
+void sgx_window_platform_fini(struct sgx_platform *p);
+int sgx_encl_window_create(struct sgx_encl *encl, unsigned long size);
+void sgx_encl_window_destroy(struct sgx_encl *encl);
+/*
+ * Install the bytes of the freshly loaded page (EADD/ELDU/EAUG left them at
+ * the frame's home) into the memfd with UFFDIO_COPY and alias the frame
+ * there. encl->lock held. 0 or -errno (nothing installed).
+ */
+int sgx_encl_window_install(struct sgx_encl *encl, struct sgx_encl_page *page);
+/* True if the page's frame is aliased to its memfd page (or there is no window). */
+bool sgx_encl_window_installed(struct sgx_encl *encl, struct sgx_encl_page *page);
+/* Remove [addr, addr + n pages) from the memfd, i.e. from every mapping. encl->lock held. */
+void sgx_encl_window_punch(struct sgx_encl *encl, unsigned long addr, unsigned long npages);
+/* Drop the zap's write protection of evicted pages in every window. encl->lock held. */
+void sgx_encl_window_unzap(struct sgx_encl *encl, unsigned long addr, unsigned long npages);
+/* Clear write protection of one page of window w (stale marker after a reload). */
+void sgx_window_unprotect(struct sgx_window *w, unsigned long addr);
+/* The file reference of a mapping or the fd; the last one releases the enclave (driver.c). */
+void sgx_encl_file_put(struct sgx_encl *encl);
+void sgx_encl_file_release(struct sgx_encl *encl);
+
+/* Pin the window that maps addr, or return NULL. */
+struct sgx_window *sgx_window_lookup(struct sgx_platform *p, unsigned long addr);
+void sgx_window_unpin(struct sgx_platform *p, struct sgx_window *w);
+
+/* fault.c */
+void sgx_fault_platform_gone(struct sgx_platform *p);
+
+#endif /* SGXEMU_SGX_WINDOW_H */
