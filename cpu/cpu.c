@@ -382,7 +382,9 @@ int sgx_epc_alias(struct sgx_cpu *cpu, void *epc, void *host_page)
 		return -EBUSY;
 	e = &cpu->epcm[f];
 	sgx_epcm_write_lock(cpu);
-	if (!e->valid || (e->type != SGX_PAGE_TYPE_REG && e->type != SGX_PAGE_TYPE_TCS)) {
+	/* Pages with linear addresses only; a TRIM page was REG or TCS (EMODT). */
+	if (!e->valid || (e->type != SGX_PAGE_TYPE_REG && e->type != SGX_PAGE_TYPE_TCS &&
+			  e->type != SGX_PAGE_TYPE_TRIM)) {
 		ret = -EINVAL;
 	} else if (!host_page) {
 		if (e->alias)

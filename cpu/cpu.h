@@ -16,7 +16,7 @@
  * and in sgx_cpu_memremap().
  *
  * Where a page's bytes live.  Every frame has a home inside the EPC mapping
- * (its EPC address). The EPC manager may alias a valid REG/TCS frame to
+ * (its EPC address). The EPC manager may alias a valid REG/TCS/TRIM frame to
  * another host page (the enclave window's page in a memfd, see
  * sgx_epc_alias()); from then on every leaf that reads or writes the page's
  * contents uses the alias, and native enclave code that runs on the window
@@ -160,10 +160,10 @@ static inline int __eaug(struct sgx_cpu *c, struct sgx_pageinfo *pginfo, void *a
 void *sgx_epc_data(struct sgx_cpu *cpu, void *epc);
 
 /*
- * Make the contents of the valid REG or TCS page 'epc' live at 'host_page'
+ * Make the contents of the valid REG, TCS or TRIM page 'epc' live at 'host_page'
  * (page aligned) from now on; the caller has already copied the current
  * contents there. host_page == NULL ends the alias: the current contents are
- * copied back home. Returns 0, -EINVAL (not an EPC page, not a valid REG/TCS
+ * copied back home. Returns 0, -EINVAL (not an EPC page, not a valid REG/TCS/TRIM
  * page, misaligned) or -EBUSY (page in use by a leaf).
  */
 int sgx_epc_alias(struct sgx_cpu *cpu, void *epc, void *host_page);

@@ -14,7 +14,7 @@
 #include <cpuid.h>
 #include <string.h>
 
-#include "cpu/cpu_internal.h"
+#include "cpu/encls_internal.h"
 
 int sgx_encls_dispatch(struct sgx_cpu *cpu, uint32_t leaf, uint64_t rbx, uint64_t rcx,
 		       uint64_t rdx)
@@ -61,6 +61,139 @@ int sgx_encls_dispatch(struct sgx_cpu *cpu, uint32_t leaf, uint64_t rbx, uint64_
 		/* An unsupported leaf number in EAX is #GP. */
 		return SGX_FAULT_GP;
 	}
+}
+
+/* ---- Operands shared by the leaves (encls_internal.h) ---- */
+
+int sgx_pi_operands(struct sgx_cpu *cpu, uint64_t rbx, uint64_t rcx, uint64_t rdx,
+		    const struct sgx_pi_rules *rules, const struct sgx_pageinfo **pi_out,
+		    int64_t *frame, int64_t *va)
+{
+	const struct sgx_pageinfo *pi;
+	int ret;
+
+	ret = sgx_host_operand(cpu, rbx, 32);
+	if (!ret)
+		ret = sgx_epc_page_operand(cpu, rcx, frame);
+	if (!ret && rules->va_slot)
+		ret = sgx_epc_sub_operand(cpu, rdx, 8, va);
+	if (ret)
+		return ret;
+	pi = sgx_ptr(rbx);
+	if (rules->no_owner && (pi->addr || pi->secs))
+		return SGX_FAULT_GP;
+	if (rules->no_contents) {
+		if (pi->contents)
+			return SGX_FAULT_GP;
+	} else {
+		ret = sgx_host_operand(cpu, pi->contents, SGX_PAGE_SIZE);
+		if (ret)
+			return ret;
+	}
+	switch (rules->metadata) {
+	case SGX_PI_SECINFO_OPTIONAL:
+		if (!pi->metadata)
+			break;
+		/* fall through */
+	case SGX_PI_SECINFO:
+		ret = sgx_host_operand(cpu, pi->metadata, 64);
+		break;
+	case SGX_PI_PCMD:
+		ret = sgx_host_operand(cpu, pi->metadata, 128);
+		break;
+	}
+	if (ret)
+		return ret;
+	*pi_out = pi;
+	return 0;
+}
+
+int sgx_secinfo_fetch(uint64_t p, struct sgx_secinfo *si)
+{
+	memcpy(si, sgx_ptr(p), sizeof(*si));
+	return sgx_secinfo_reserved_clear(si) ? 0 : SGX_FAULT_GP;
+}
+
+int sgx_secinfo_operands(struct sgx_cpu *cpu, uint64_t rbx, uint64_t rcx,
+			 struct sgx_secinfo *si, int64_t *frame)
+{
+	int ret;
+
+	ret = sgx_host_operand(cpu, rbx, 64);
+	if (!ret)
+		ret = sgx_epc_page_operand(cpu, rcx, frame);
+	if (!ret)
+		ret = sgx_secinfo_fetch(rbx, si);
+	return ret;
+}
+
+int sgx_epc_page_lock(struct sgx_cpu *cpu, uint64_t rcx, int64_t *frame)
+{
+	int ret;
+
+	ret = sgx_epc_page_operand(cpu, rcx, frame);
+	if (ret)
+		return ret;
+	return sgx_frame_trylock(cpu, *frame) ? 0 : SGX_EPC_PAGE_CONFLICT;
+}
+
+int sgx_free_frame_lock(struct sgx_cpu *cpu, int64_t f)
+{
+	if (!sgx_frame_trylock(cpu, f))
+		return SGX_FAULT_GP;
+	/* Busy held: no other leaf can make the frame valid under us. */
+	if (cpu->epcm[f].valid) {
+		sgx_frame_unlock(cpu, f);
+		return SGX_FAULT_PF;
+	}
+	return 0;
+}
+
+int sgx_frame_and_va_lock(struct sgx_cpu *cpu, int64_t f, int64_t va)
+{
+	if (!sgx_frame_trylock(cpu, f))
+		return SGX_EPC_PAGE_CONFLICT;
+	if (!sgx_frame_trylock(cpu, va)) {
+		sgx_frame_unlock(cpu, f);
+		return SGX_EPC_PAGE_CONFLICT;
+	}
+	if (!cpu->epcm[va].valid || cpu->epcm[va].type != SGX_PAGE_TYPE_VA) {
+		sgx_frame_and_va_unlock(cpu, f, va);
+		return SGX_FAULT_PF;
+	}
+	return 0;
+}
+
+void sgx_frame_and_va_unlock(struct sgx_cpu *cpu, int64_t f, int64_t va)
+{
+	sgx_frame_unlock(cpu, va);
+	sgx_frame_unlock(cpu, f);
+}
+
+int sgx_child_add_begin(struct sgx_cpu *cpu, int64_t f, int64_t s, uint64_t linaddr,
+			bool want_init)
+{
+	int ret;
+
+	ret = sgx_free_frame_lock(cpu, f);
+	if (ret)
+		return ret;
+	ret = sgx_secs_lock(cpu, s);
+	if (ret)
+		goto out_frame;
+	ret = sgx_child_slot_ok(cpu, s, linaddr, want_init);
+	if (!ret)
+		return 0;
+	sgx_secs_unlock(cpu, s);
+out_frame:
+	sgx_frame_unlock(cpu, f);
+	return ret;
+}
+
+void sgx_child_add_end(struct sgx_cpu *cpu, int64_t f, int64_t s)
+{
+	sgx_secs_unlock(cpu, s);
+	sgx_frame_unlock(cpu, f);
 }
 
 /* ---- ECREATE ---- */
@@ -137,42 +270,30 @@ static bool secs_acceptable(const struct sgx_cpu *cpu, const struct sgx_secs *se
 
 int sgx_encls_ecreate(struct sgx_cpu *cpu, uint64_t rbx, uint64_t rcx)
 {
+	static const struct sgx_pi_rules rules = { .no_owner = true,
+						   .metadata = SGX_PI_SECINFO };
 	const struct sgx_pageinfo *pi;
-	const struct sgx_secinfo *si;
 	struct sgx_secs_hidden *h;
+	struct sgx_secinfo si;
 	struct sgx_secs *secs;
 	struct sgx_epcm_entry *e;
 	int64_t f;
 	int ret;
 
-	ret = sgx_host_operand(cpu, rbx, 32);
+	ret = sgx_pi_operands(cpu, rbx, rcx, 0, &rules, &pi, &f, NULL);
 	if (!ret)
-		ret = sgx_epc_page_operand(cpu, rcx, &f);
+		ret = sgx_secinfo_fetch(pi->metadata, &si);
 	if (ret)
 		return ret;
-	pi = sgx_ptr(rbx);
-	if (pi->addr || pi->secs)
-		return SGX_FAULT_GP;
-	ret = sgx_host_operand(cpu, pi->contents, SGX_PAGE_SIZE);
-	if (!ret)
-		ret = sgx_host_operand(cpu, pi->metadata, 64);
-	if (ret)
-		return ret;
-	si = sgx_ptr(pi->metadata);
-	if (!sgx_secinfo_reserved_clear(si) ||
-	    ((si->flags & SGX_SECINFO_PAGE_TYPE_MASK) >> SGX_SECINFO_PAGE_TYPE_SHIFT) !=
-	    SGX_PAGE_TYPE_SECS)
+	if (sgx_secinfo_type(si.flags) != SGX_PAGE_TYPE_SECS)
 		return SGX_FAULT_GP;
 	if (!secs_acceptable(cpu, sgx_ptr(pi->contents)))
 		return SGX_FAULT_GP;
 
-	if (!sgx_frame_trylock(cpu, f))
-		return SGX_FAULT_GP;
+	ret = sgx_free_frame_lock(cpu, f);
+	if (ret)
+		return ret;
 	e = &cpu->epcm[f];
-	if (e->valid) {
-		sgx_frame_unlock(cpu, f);
-		return SGX_FAULT_PF;
-	}
 	secs = sgx_frame_home(cpu, f);
 	memcpy(secs, sgx_ptr(pi->contents), SGX_PAGE_SIZE);
 	/* Identity fields are the CPU's to fill: MRENCLAVE grows, EINIT sets the rest. */
@@ -280,30 +401,23 @@ int sgx_child_slot_ok(struct sgx_cpu *cpu, int64_t s, uint64_t linaddr, bool wan
 
 int sgx_encls_eadd(struct sgx_cpu *cpu, uint64_t rbx, uint64_t rcx)
 {
+	static const struct sgx_pi_rules rules = { .metadata = SGX_PI_SECINFO };
 	const struct sgx_pageinfo *pi;
 	struct sgx_secinfo si;
 	uint8_t type, perm;
 	int64_t f, s;
 	int ret;
 
-	ret = sgx_host_operand(cpu, rbx, 32);
-	if (!ret)
-		ret = sgx_epc_page_operand(cpu, rcx, &f);
-	if (ret)
-		return ret;
-	pi = sgx_ptr(rbx);
-	ret = sgx_host_operand(cpu, pi->contents, SGX_PAGE_SIZE);
-	if (!ret)
-		ret = sgx_host_operand(cpu, pi->metadata, 64);
+	ret = sgx_pi_operands(cpu, rbx, rcx, 0, &rules, &pi, &f, NULL);
 	if (!ret)
 		ret = sgx_epc_page_operand(cpu, pi->secs, &s);
+	if (!ret)
+		ret = sgx_secinfo_fetch(pi->metadata, &si);
 	if (ret)
 		return ret;
-	si = *(const struct sgx_secinfo *)sgx_ptr(pi->metadata);
-	type = (si.flags & SGX_SECINFO_PAGE_TYPE_MASK) >> SGX_SECINFO_PAGE_TYPE_SHIFT;
+	type = sgx_secinfo_type(si.flags);
 	perm = si.flags & SGX_SECINFO_PERMISSION_MASK;
-	if (!sgx_secinfo_reserved_clear(&si) ||
-	    (si.flags & (SGX_SECINFO_PENDING | SGX_SECINFO_MODIFIED | SGX_SECINFO_PR)))
+	if (si.flags & (SGX_SECINFO_PENDING | SGX_SECINFO_MODIFIED | SGX_SECINFO_PR))
 		return SGX_FAULT_GP;
 	if (type != SGX_PAGE_TYPE_REG && type != SGX_PAGE_TYPE_TCS)
 		return SGX_FAULT_GP;
@@ -317,27 +431,15 @@ int sgx_encls_eadd(struct sgx_cpu *cpu, uint64_t rbx, uint64_t rcx)
 	if (pi->addr & (SGX_PAGE_SIZE - 1))
 		return SGX_FAULT_GP;
 
-	if (!sgx_frame_trylock(cpu, f))
-		return SGX_FAULT_GP;
-	if (cpu->epcm[f].valid) {
-		ret = SGX_FAULT_PF;
-		goto out_frame;
-	}
-	ret = sgx_secs_lock(cpu, s);
+	ret = sgx_child_add_begin(cpu, f, s, pi->addr, false);
 	if (ret)
-		goto out_frame;
-	ret = sgx_child_slot_ok(cpu, s, pi->addr, false);
-	if (ret)
-		goto out_secs;
+		return ret;
 	memcpy(sgx_frame_home(cpu, f), sgx_ptr(pi->contents), SGX_PAGE_SIZE);
 	sgx_measure_eadd(&sgx_secs_hidden(cpu, s)->mrenclave,
 			 pi->addr - sgx_secs_page(cpu, s)->base, si.flags);
 	sgx_epcm_add_child(cpu, f, s, type, perm, pi->addr, false);
-out_secs:
-	sgx_secs_unlock(cpu, s);
-out_frame:
-	sgx_frame_unlock(cpu, f);
-	return ret;
+	sgx_child_add_end(cpu, f, s);
+	return 0;
 }
 
 /* ---- EEXTEND ---- */
@@ -484,13 +586,10 @@ int sgx_encls_eremove(struct sgx_cpu *cpu, uint64_t rcx)
 	int64_t f, s;
 	int ret;
 
-	ret = sgx_epc_page_operand(cpu, rcx, &f);
+	ret = sgx_epc_page_lock(cpu, rcx, &f);
 	if (ret)
 		return ret;
-	if (!sgx_frame_trylock(cpu, f))
-		return SGX_EPC_PAGE_CONFLICT;
 	e = &cpu->epcm[f];
-	ret = SGX_SUCCESS;
 	if (!e->valid)
 		goto out;	/* removing a free page is a no-op */
 	if (e->type == SGX_PAGE_TYPE_SECS) {
@@ -539,15 +638,11 @@ int sgx_encls_epa(struct sgx_cpu *cpu, uint64_t rbx, uint64_t rcx)
 	if (rbx != SGX_PAGE_TYPE_VA)
 		return SGX_FAULT_GP;
 	ret = sgx_epc_page_operand(cpu, rcx, &f);
+	if (!ret)
+		ret = sgx_free_frame_lock(cpu, f);
 	if (ret)
 		return ret;
-	if (!sgx_frame_trylock(cpu, f))
-		return SGX_FAULT_GP;
 	e = &cpu->epcm[f];
-	if (e->valid) {
-		sgx_frame_unlock(cpu, f);
-		return SGX_FAULT_PF;
-	}
 	memset(sgx_frame_home(cpu, f), 0, SGX_PAGE_SIZE);
 	sgx_epcm_write_lock(cpu);
 	sgx_epcm_clear(cpu, f);

@@ -14,7 +14,7 @@
  */
 #include <string.h>
 
-#include "cpu/cpu_internal.h"
+#include "cpu/encls_internal.h"
 
 /*
  * The data the GCM tag covers besides the page contents:
@@ -53,11 +53,9 @@ int sgx_encls_eblock(struct sgx_cpu *cpu, uint64_t rcx)
 	int64_t f;
 	int ret;
 
-	ret = sgx_epc_page_operand(cpu, rcx, &f);
+	ret = sgx_epc_page_lock(cpu, rcx, &f);
 	if (ret)
 		return ret;
-	if (!sgx_frame_trylock(cpu, f))
-		return SGX_EPC_PAGE_CONFLICT;
 	e = &cpu->epcm[f];
 	if (!e->valid) {
 		ret = SGX_PG_INVLD;
@@ -85,11 +83,9 @@ int sgx_encls_etrack(struct sgx_cpu *cpu, uint64_t rcx)
 	int64_t s;
 	int ret;
 
-	ret = sgx_epc_page_operand(cpu, rcx, &s);
+	ret = sgx_epc_page_lock(cpu, rcx, &s);
 	if (ret)
 		return ret;
-	if (!sgx_frame_trylock(cpu, s))
-		return SGX_EPC_PAGE_CONFLICT;
 	if (!cpu->epcm[s].valid || cpu->epcm[s].type != SGX_PAGE_TYPE_SECS)
 		ret = SGX_FAULT_PF;
 	else
@@ -100,12 +96,7 @@ int sgx_encls_etrack(struct sgx_cpu *cpu, uint64_t rcx)
 
 /* ---- EWB ---- */
 
-/* The VA slot operand of EWB/ELDU: 8-byte aligned inside a valid VA page. */
-static int va_slot_operand(struct sgx_cpu *cpu, uint64_t rdx, int64_t *va)
-{
-	return sgx_epc_sub_operand(cpu, rdx, 8, va);
-}
-
+/* The VA slot named by RDX (8-byte aligned inside VA page 'va'). */
 static uint64_t *va_slot(struct sgx_cpu *cpu, int64_t va, uint64_t rdx)
 {
 	return (uint64_t *)sgx_frame_home(cpu, va) + ((rdx & (SGX_PAGE_SIZE - 1)) >> 3);
@@ -188,6 +179,8 @@ static int ewb_seal(struct sgx_cpu *cpu, int64_t f, uint64_t version, void *cont
 
 int sgx_encls_ewb(struct sgx_cpu *cpu, uint64_t rbx, uint64_t rcx, uint64_t rdx)
 {
+	static const struct sgx_pi_rules rules = { .va_slot = true, .no_owner = true,
+						   .metadata = SGX_PI_PCMD };
 	const struct sgx_pageinfo *pi;
 	struct sgx_epcm_entry *e;
 	bool secs_locked = false;
@@ -195,35 +188,16 @@ int sgx_encls_ewb(struct sgx_cpu *cpu, uint64_t rbx, uint64_t rcx, uint64_t rdx)
 	int64_t f, va;
 	int ret;
 
-	ret = sgx_host_operand(cpu, rbx, 32);
-	if (!ret)
-		ret = sgx_epc_page_operand(cpu, rcx, &f);
-	if (!ret)
-		ret = va_slot_operand(cpu, rdx, &va);
-	if (ret)
-		return ret;
-	pi = sgx_ptr(rbx);
-	if (pi->addr || pi->secs)
-		return SGX_FAULT_GP;
-	ret = sgx_host_operand(cpu, pi->contents, SGX_PAGE_SIZE);
-	if (!ret)
-		ret = sgx_host_operand(cpu, pi->metadata, 128);
+	ret = sgx_pi_operands(cpu, rbx, rcx, rdx, &rules, &pi, &f, &va);
 	if (ret)
 		return ret;
 	if (va == f)
 		return SGX_FAULT_GP;	/* a VA page cannot hold its own version */
 
-	if (!sgx_frame_trylock(cpu, f))
-		return SGX_EPC_PAGE_CONFLICT;
-	if (!sgx_frame_trylock(cpu, va)) {
-		sgx_frame_unlock(cpu, f);
-		return SGX_EPC_PAGE_CONFLICT;
-	}
+	ret = sgx_frame_and_va_lock(cpu, f, va);
+	if (ret)
+		return ret;
 	e = &cpu->epcm[f];
-	if (!cpu->epcm[va].valid || cpu->epcm[va].type != SGX_PAGE_TYPE_VA) {
-		ret = SGX_FAULT_PF;
-		goto out;
-	}
 	ret = ewb_page_ready(cpu, f, &secs_locked);
 	if (ret)
 		goto out;
@@ -250,8 +224,7 @@ int sgx_encls_ewb(struct sgx_cpu *cpu, uint64_t rbx, uint64_t rcx, uint64_t rdx)
 out:
 	if (secs_locked)
 		pthread_mutex_unlock(&e->secs_lock);
-	sgx_frame_unlock(cpu, va);
-	sgx_frame_unlock(cpu, f);
+	sgx_frame_and_va_unlock(cpu, f, va);
 	return ret;
 }
 
@@ -261,8 +234,7 @@ out:
 static int eld_operands(struct sgx_cpu *cpu, const struct sgx_pageinfo *pi,
 			const struct sgx_pcmd *pcmd, int64_t *s)
 {
-	uint8_t type = (pcmd->secinfo.flags & SGX_SECINFO_PAGE_TYPE_MASK) >>
-		       SGX_SECINFO_PAGE_TYPE_SHIFT;
+	uint8_t type = sgx_secinfo_type(pcmd->secinfo.flags);
 
 	*s = SGX_NO_FRAME;
 	if (!sgx_secinfo_reserved_clear(&pcmd->secinfo) || type > SGX_PAGE_TYPE_TRIM)
@@ -293,7 +265,7 @@ static void eld_restore(struct sgx_cpu *cpu, int64_t f, int64_t s, const struct 
 
 	sgx_epcm_clear(cpu, f);
 	e->valid = true;
-	e->type = (flags & SGX_SECINFO_PAGE_TYPE_MASK) >> SGX_SECINFO_PAGE_TYPE_SHIFT;
+	e->type = sgx_secinfo_type(flags);
 	e->perm = flags & SGX_SECINFO_PERMISSION_MASK;
 	e->pending = flags & SGX_SECINFO_PENDING;
 	e->modified = flags & SGX_SECINFO_MODIFIED;
@@ -335,25 +307,15 @@ static int eld_unseal(struct sgx_cpu *cpu, int64_t f, const struct sgx_pcmd *pcm
 
 int sgx_encls_eld(struct sgx_cpu *cpu, uint64_t rbx, uint64_t rcx, uint64_t rdx, bool blocked)
 {
+	static const struct sgx_pi_rules rules = { .va_slot = true, .metadata = SGX_PI_PCMD };
 	const struct sgx_pageinfo *pi;
 	struct sgx_pcmd pcmd;
 	uint64_t *slot, eid, stamp = 0;
 	bool child, secs_locked = false;
 	int64_t f, va, s;
-	uint8_t type;
 	int ret;
 
-	ret = sgx_host_operand(cpu, rbx, 32);
-	if (!ret)
-		ret = sgx_epc_page_operand(cpu, rcx, &f);
-	if (!ret)
-		ret = va_slot_operand(cpu, rdx, &va);
-	if (ret)
-		return ret;
-	pi = sgx_ptr(rbx);
-	ret = sgx_host_operand(cpu, pi->contents, SGX_PAGE_SIZE);
-	if (!ret)
-		ret = sgx_host_operand(cpu, pi->metadata, 128);
+	ret = sgx_pi_operands(cpu, rbx, rcx, rdx, &rules, &pi, &f, &va);
 	if (ret)
 		return ret;
 	/* Work on a private copy: the caller's PCMD may change under us. */
@@ -361,19 +323,14 @@ int sgx_encls_eld(struct sgx_cpu *cpu, uint64_t rbx, uint64_t rcx, uint64_t rdx,
 	ret = eld_operands(cpu, pi, &pcmd, &s);
 	if (ret)
 		return ret;
-	type = (pcmd.secinfo.flags & SGX_SECINFO_PAGE_TYPE_MASK) >> SGX_SECINFO_PAGE_TYPE_SHIFT;
-	child = sgx_is_child_type(type);
+	child = sgx_is_child_type(sgx_secinfo_type(pcmd.secinfo.flags));
 	if (va == f)
 		return SGX_FAULT_GP;
 
-	if (!sgx_frame_trylock(cpu, f))
-		return SGX_EPC_PAGE_CONFLICT;
-	if (!sgx_frame_trylock(cpu, va)) {
-		sgx_frame_unlock(cpu, f);
-		return SGX_EPC_PAGE_CONFLICT;
-	}
-	if (cpu->epcm[f].valid || !cpu->epcm[va].valid ||
-	    cpu->epcm[va].type != SGX_PAGE_TYPE_VA) {
+	ret = sgx_frame_and_va_lock(cpu, f, va);
+	if (ret)
+		return ret;
+	if (cpu->epcm[f].valid) {
 		ret = SGX_FAULT_PF;
 		goto out;
 	}
@@ -420,7 +377,6 @@ int sgx_encls_eld(struct sgx_cpu *cpu, uint64_t rbx, uint64_t rcx, uint64_t rdx,
 out:
 	if (secs_locked)
 		sgx_secs_unlock(cpu, s);
-	sgx_frame_unlock(cpu, va);
-	sgx_frame_unlock(cpu, f);
+	sgx_frame_and_va_unlock(cpu, f, va);
 	return ret;
 }

@@ -25,8 +25,7 @@
  * At the end of an input everything is EREMOVEd (children, then SECS, until
  * nothing moves); a frame still valid after that is a failure.
  *
- * ENCLU is driven too when the CPU provides it (sgx_enclu and the LP calls
- * are weak references, so this target links before cpu/enclu.c exists).
+ * ENCLU is driven too, through one LP created at start-up.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -37,11 +36,6 @@
 #include "cpu/cpu.h"
 #include "cpu/crypto.h"
 #include "enclave/sigstruct.h"
-
-#pragma weak sgx_enclu
-#pragma weak sgx_aex
-#pragma weak sgx_lp_create
-#pragma weak sgx_lp_enclave
 
 #define NR_FRAMES	64
 #define NR_SECTIONS	2
@@ -199,8 +193,9 @@ static void setup(void)
 	if (!st.signer)
 		abort();
 	sgx_signer_mrsigner(st.signer, st.mrsigner);
-	if (sgx_lp_create && sgx_enclu && sgx_aex && sgx_lp_enclave)
-		st.lp = sgx_lp_create(st.cpu);
+	st.lp = sgx_lp_create(st.cpu);
+	if (!st.lp)
+		abort();
 	if (getenv("FUZZ_CPU_STATS"))
 		atexit(print_stats);
 }
@@ -865,11 +860,11 @@ static void step_raw(struct input *in)
 	check_invariants("a raw ENCLS call");
 }
 
-/* ---- ENCLU (when the CPU has it) ---- */
+/* ---- ENCLU ---- */
 
 static bool lp_inside(void)
 {
-	return st.lp && sgx_lp_enclave(st.lp) != NULL;
+	return sgx_lp_enclave(st.lp) != NULL;
 }
 
 static void leave_enclave(void)
@@ -914,8 +909,6 @@ static void step_enclu(struct input *in)
 	uint8_t leaf = u8(in) % 10;
 	int ret;
 
-	if (!st.lp)
-		return;
 	if (leaf == 8) {		/* an interrupt: AEX */
 		if (lp_inside()) {
 			exc = (struct sgx_exception){ .vector = X86_TRAP_PF,

@@ -23,7 +23,7 @@
 struct fixture {
 	struct sgx_cpu *cpu;
 	struct cpu_pool pool;
-	struct cpu_encl encl;
+	struct built_encl encl;
 	void *tcs, *text, *data;
 };
 
@@ -371,7 +371,7 @@ TEST_TIMEOUT(cpu_einit_statuses, 120)
 	cpu_test_set_lehash(fx.cpu, signer);
 
 	/* Operand faults. */
-	REQUIRE_EQ(cpu_encl_sigstruct(&fx.encl, signer, ss), 0);
+	REQUIRE_EQ(encl_sigstruct(&fx.encl, signer, ss), 0);
 	CHECK_EQ(__einit(fx.cpu, (uint8_t *)ss + 64, tok, fx.encl.secs), GP);
 	CHECK_EQ(__einit(fx.cpu, ss, (uint8_t *)tok + 64, fx.encl.secs), GP);
 	CHECK_EQ(__einit(fx.cpu, ss, tok, fx.text), PF);	/* not a SECS */
@@ -407,7 +407,7 @@ TEST_TIMEOUT(cpu_einit_statuses, 120)
 	ss->body.mrenclave[0] ^= 1;
 	REQUIRE_EQ(sgx_sigstruct_sign(signer, ss), 0);
 	CHECK_EQ(einit_with(&fx, ss, tok), SGX_INVALID_MEASUREMENT);
-	REQUIRE_EQ(cpu_encl_sigstruct(&fx.encl, signer, ss), 0);
+	REQUIRE_EQ(encl_sigstruct(&fx.encl, signer, ss), 0);
 
 	/* Launch control: MSRs hash another key; a "valid" token is refused. */
 	for (uint32_t m = MSR_IA32_SGXLEPUBKEYHASH0; m <= MSR_IA32_SGXLEPUBKEYHASH3; m++)
@@ -454,7 +454,7 @@ TEST(cpu_einit_einittokenkey_needs_le_signer)
 		struct sgx_einittoken *tok = aligned_alloc(512, sizeof(*tok));
 
 		memset(tok, 0, sizeof(*tok));
-		REQUIRE_EQ(cpu_encl_sigstruct(&fx.encl, cpu_test_signer(), ss), 0);
+		REQUIRE_EQ(encl_sigstruct(&fx.encl, cpu_test_signer(), ss), 0);
 		sgx_cpu_wrmsr(fx.cpu, MSR_IA32_SGXLEPUBKEYHASH0, zero);
 		CHECK_EQ(einit_with(&fx, ss, tok), SGX_INVALID_ATTRIBUTE);
 		free(ss);

@@ -157,7 +157,7 @@ TEST(cpu_alias_and_data)
 {
 	struct sgx_cpu *cpu = cpu_test_create(64 * 4096, 1);
 	struct cpu_pool pool;
-	struct cpu_encl e;
+	struct built_encl e;
 	struct cpu_evicted *ev = aligned_alloc(4096, sizeof(*ev));
 	uint8_t *win = aligned_alloc(4096, 4096), *src = aligned_alloc(4096, 4096);
 	uint64_t *va;
@@ -222,7 +222,7 @@ TEST(cpu_invariants_detect_corruption)
 {
 	struct sgx_cpu *cpu = cpu_test_create(64 * 4096, 1);
 	struct cpu_pool pool;
-	struct cpu_encl e;
+	struct built_encl e;
 	char buf[128];
 	void *page;
 	int64_t s;

@@ -18,7 +18,7 @@
 struct efx {
 	struct sgx_cpu *cpu;
 	struct cpu_pool pool;
-	struct cpu_encl encl;
+	struct built_encl encl;
 	void *tcs, *text;
 };
 

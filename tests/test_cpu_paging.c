@@ -21,7 +21,7 @@
 struct pfx {
 	struct sgx_cpu *cpu;
 	struct cpu_pool pool;
-	struct cpu_encl encl;
+	struct built_encl encl;
 	void *tcs, *text, *data;
 	uint64_t *va;			/* a VA page (its slots) */
 	struct sgx_lp *lp;
@@ -318,7 +318,7 @@ static void expect_refused(struct pfx *fx, void *secs, uint64_t *slot, int expec
 TEST(cpu_eldu_tamper_refused)
 {
 	struct pfx fx;
-	struct cpu_encl other;
+	struct built_encl other;
 	uint8_t expect[4096];
 	void *dst;
 
@@ -515,14 +515,14 @@ TEST(cpu_secs_evict_and_reload)
 		CHECK(h1->epoch >= h0->epoch + 3);
 	}
 	/* Still a working enclave: debug read, paging, tracking. */
-	CHECK_EQ(__edbgrd(fx.cpu, cpu_encl_page(&fx.encl, 0x1000), &v), 0);
+	CHECK_EQ(__edbgrd(fx.cpu, encl_page_epc(&fx.encl, 0x1000), &v), 0);
 	CHECK(memcmp(&v, text, 8) == 0);
-	fx.tcs = cpu_encl_page(&fx.encl, 0);
+	fx.tcs = encl_page_epc(&fx.encl, 0);
 	fx.lp = sgx_lp_create(fx.cpu);
 	lp_enter(&fx, fx.lp);
-	CHECK_EQ(__eremove(fx.cpu, cpu_encl_page(&fx.encl, 0x2000)), SGX_ENCLAVE_ACT);
+	CHECK_EQ(__eremove(fx.cpu, encl_page_epc(&fx.encl, 0x2000)), SGX_ENCLAVE_ACT);
 	REQUIRE_EQ(sgx_lp_leave_enclave(fx.cpu, fx.lp), 0);
-	CHECK_EQ(cpu_evict(fx.cpu, fx.encl.secs, cpu_encl_page(&fx.encl, 0x2000),
+	CHECK_EQ(cpu_evict(fx.cpu, fx.encl.secs, encl_page_epc(&fx.encl, 0x2000),
 			   BASE + 0x2000, &fx.va[200], fx.ev), 0);
 	CHECK_EQ(cpu_test_invariants(fx.cpu), 0);
 	free(pages);
@@ -564,7 +564,7 @@ TEST_TIMEOUT(cpu_paging_thousands_of_pages, 120)
 	struct cpu_evicted *ev = aligned_alloc(4096, NPAGES * sizeof(*ev));
 	uint64_t *va[NVA];
 	struct cpu_pool pool;
-	struct cpu_encl e;
+	struct built_encl e;
 	uint8_t *src = aligned_alloc(4096, 4096);
 	uint64_t seed = test_seed();
 	unsigned int *order = malloc(NPAGES * sizeof(*order));

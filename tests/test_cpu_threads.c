@@ -40,7 +40,7 @@ static void *worker_main(void *arg)
 	struct cpu_evicted *ev = aligned_alloc(4096, sizeof(*ev));
 	uint8_t *src = aligned_alloc(4096, 4096), *expect = aligned_alloc(4096, 4096);
 	uint64_t base = 0x1000000000ULL * (w->id + 1);
-	struct cpu_encl e;
+	struct built_encl e;
 	uint64_t *va;
 	int ret;
 
@@ -73,7 +73,7 @@ static void *worker_main(void *arg)
 	}
 	for (unsigned int r = 0; r < ROUNDS; r++) {
 		for (unsigned int i = 0; i < NPAGES; i++) {
-			struct cpu_encl_page *pg = &e.pages[i];
+			struct encl_page *pg = &e.pages[i];
 			void *dst;
 
 			ret = cpu_evict(w->cpu, e.secs, pg->epc, base + pg->offset, &va[i], ev);
@@ -184,7 +184,7 @@ TEST_TIMEOUT(cpu_threads_evict_while_lp_enters, 120)
 	struct sgx_tcs *tcs = aligned_alloc(4096, sizeof(*tcs));
 	struct lp_ctx c = { 0 };
 	struct cpu_pool pool;
-	struct cpu_encl e;
+	struct built_encl e;
 	unsigned long not_tracked = 0, incomplete = 0;
 	uint64_t *va;
 	pthread_t t;
@@ -210,7 +210,7 @@ TEST_TIMEOUT(cpu_threads_evict_while_lp_enters, 120)
 
 	/* The kernel's sgx_encl_ewb(): EBLOCK, EWB; NOT_TRACKED -> ETRACK, EWB; retry. */
 	for (unsigned int n = 0; n < 400 && !test_failed(); n++) {
-		struct cpu_encl_page *pg = &e.pages[1 + n % 4];
+		struct encl_page *pg = &e.pages[1 + n % 4];
 		struct sgx_pageinfo pi = { 0 };
 		int ret;
 		void *dst;

@@ -189,7 +189,7 @@ TEST(enclu_eaccept_trim_and_tcs)
 
 	REQUIRE(si);
 	REQUIRE_EQ(efx_setup(&fx, SGX_MISC_EXINFO, 0, true), 0);
-	ro_epc = cpu_encl_page(&fx.encl, OFF_RODATA);
+	ro_epc = encl_page_epc(&fx.encl, OFF_RODATA);
 
 	/* Trim the read-only page. */
 	memset(si, 0, sizeof(*si));
@@ -241,7 +241,7 @@ TEST(enclu_eaccept_trim_and_tcs)
 
 	/* The accepted TRIM page can be removed. */
 	CHECK_EQ(__eremove(fx.cpu, ro_epc), 0);
-	cpu_encl_page_entry(&fx.encl, OFF_RODATA)->epc = NULL;
+	encl_page_entry(&fx.encl, OFF_RODATA)->epc = NULL;
 	cpu_pool_free(&fx.pool, ro_epc);
 	CHECK_EQ(cpu_test_invariants(fx.cpu), 0);
 	free(si);
@@ -308,7 +308,7 @@ TEST(enclu_emodpe_rules)
 	put_secinfo(&fx, SGX_SECINFO_X);
 	REQUIRE_EQ(efx_leaf(&fx, fx.lp, &r, EMODPE, EBASE + SECINFO_OFF, EBASE + OFF_RODATA, 0,
 			    &exc), 0);
-	REQUIRE_EQ(epcm(&fx, cpu_encl_page(&fx.encl, OFF_RODATA), &info), 0);
+	REQUIRE_EQ(epcm(&fx, encl_page_epc(&fx.encl, OFF_RODATA), &info), 0);
 	CHECK_EQ(info.perm, SGX_SECINFO_R | SGX_SECINFO_X);
 	/* Pending page and TCS page: EPCM #PF. */
 	CHECK_EQ(efx_leaf(&fx, fx.lp, &r, EMODPE, EBASE + SECINFO_OFF, EBASE + OFF_FREE, 0, &exc),

@@ -294,7 +294,7 @@ TEST(enclu_eenter_faults)
 TEST(enclu_eenter_nonresident_tcs_and_ssa)
 {
 	struct cpu_evicted *ev = aligned_alloc(4096, sizeof(*ev));
-	struct cpu_encl_page *pg;
+	struct encl_page *pg;
 	struct sgx_exception exc;
 	struct sgx_regs r;
 	uint64_t *va;
@@ -306,7 +306,7 @@ TEST(enclu_eenter_nonresident_tcs_and_ssa)
 	va = cpu_epa(&fx.pool);
 	REQUIRE(va);
 
-	pg = cpu_encl_page_entry(&fx.encl, OFF_TCS1);
+	pg = encl_page_entry(&fx.encl, OFF_TCS1);
 	REQUIRE_EQ(cpu_evict(fx.cpu, fx.encl.secs, pg->epc, EBASE + OFF_TCS1, &va[0], ev), 0);
 	cpu_pool_free(&fx.pool, pg->epc);
 	CHECK_EQ(efx_eenter(&fx, fx.lp, OFF_TCS1, &r, &exc), -1);
@@ -317,7 +317,7 @@ TEST(enclu_eenter_nonresident_tcs_and_ssa)
 	REQUIRE_EQ(cpu_reload(fx.cpu, fx.encl.secs, epc, ev, false), 0);
 	pg->epc = epc;
 
-	pg = cpu_encl_page_entry(&fx.encl, OFF_SSA1);
+	pg = encl_page_entry(&fx.encl, OFF_SSA1);
 	REQUIRE_EQ(cpu_evict(fx.cpu, fx.encl.secs, pg->epc, EBASE + OFF_SSA1, &va[1], ev), 0);
 	cpu_pool_free(&fx.pool, pg->epc);
 	CHECK_EQ(efx_eenter(&fx, fx.lp, OFF_TCS1, &r, &exc), -1);
@@ -399,7 +399,7 @@ TEST(enclu_resolver)
 	REQUIRE_EQ(efx_eenter(&fx, fx.lp, OFF_TCS1, &r, &exc), 0);
 	REQUIRE_EQ(efx_eexit(&fx, fx.lp, &r, &exc), 0);
 	/* A resolver naming a non-SECS page is not trusted. */
-	sgx_lp_set_resolver(fx.lp, resolve_to, cpu_encl_page(&fx.encl, OFF_DATA));
+	sgx_lp_set_resolver(fx.lp, resolve_to, encl_page_epc(&fx.encl, OFF_DATA));
 	CHECK_EQ(efx_eenter(&fx, fx.lp, OFF_TCS1, &r, &exc), -1);
 	sgx_lp_set_resolver(fx.lp, NULL, NULL);
 	REQUIRE_EQ(efx_eenter(&fx, fx.lp, OFF_TCS1, &r, &exc), 0);
@@ -421,8 +421,8 @@ TEST(enclu_etrack_ewb_with_lps_inside)
 	REQUIRE_EQ(efx_setup(&fx, SGX_MISC_EXINFO, 0, true), 0);
 	va = cpu_epa(&fx.pool);
 	REQUIRE(va);
-	data = cpu_encl_page(&fx.encl, OFF_DATA);
-	ro = cpu_encl_page(&fx.encl, OFF_RODATA);
+	data = encl_page_epc(&fx.encl, OFF_DATA);
+	ro = encl_page_epc(&fx.encl, OFF_RODATA);
 	pi.contents = (uint64_t)(uintptr_t)ev->contents;
 	pi.metadata = (uint64_t)(uintptr_t)&ev->pcmd;
 
@@ -436,7 +436,7 @@ TEST(enclu_etrack_ewb_with_lps_inside)
 	REQUIRE_EQ(efx_eexit(&fx, fx.lp, &r, &exc), 0);
 	CHECK_EQ(__ewb(fx.cpu, &pi, data, &va[0]), 0);
 	cpu_pool_free(&fx.pool, data);
-	cpu_encl_page_entry(&fx.encl, OFF_DATA)->epc = NULL;
+	encl_page_entry(&fx.encl, OFF_DATA)->epc = NULL;
 
 	/* ...but it does for the next cycle; an AEX ends it too. */
 	CHECK_EQ(cpu_evict(fx.cpu, fx.encl.secs, ro, EBASE + OFF_RODATA, &va[1], ev),
@@ -444,7 +444,7 @@ TEST(enclu_etrack_ewb_with_lps_inside)
 	REQUIRE_EQ(sgx_aex(fx.cpu, fx.lp2, &r2, NULL), 0);
 	CHECK_EQ(__ewb(fx.cpu, &pi, ro, &va[1]), 0);
 	cpu_pool_free(&fx.pool, ro);
-	cpu_encl_page_entry(&fx.encl, OFF_RODATA)->epc = NULL;
+	encl_page_entry(&fx.encl, OFF_RODATA)->epc = NULL;
 	CHECK_EQ(cpu_test_invariants(fx.cpu), 0);
 	free(ev);
 }

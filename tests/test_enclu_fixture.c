@@ -5,51 +5,7 @@
 
 #include "tests/test_enclu_fixture.h"
 
-/* ECREATE as cpu_encl_create() does, with a MISCSELECT of our choice. */
-static int create(struct cpu_encl *e, struct sgx_cpu *cpu, struct cpu_pool *pool, uint64_t base,
-		  uint64_t size, uint64_t attributes, uint32_t misc)
-{
-	struct sgx_secs *secs = aligned_alloc(4096, sizeof(*secs));
-	struct sgx_secinfo si = { .flags = SGX_SECINFO_SECS };
-	struct sgx_pageinfo pi = { 0 };
-	int ret;
-
-	memset(e, 0, sizeof(*e));
-	if (!secs)
-		return -1;
-	e->cpu = cpu;
-	e->pool = pool;
-	e->base = base;
-	e->size = size;
-	e->attributes = attributes;
-	e->xfrm = 3;
-	e->ssa_frame_size = 1;
-	memset(secs, 0, sizeof(*secs));
-	secs->base = base;
-	secs->size = size;
-	secs->ssa_frame_size = 1;
-	secs->miscselect = misc;
-	secs->attributes = attributes;
-	secs->xfrm = 3;
-	e->secs = cpu_pool_alloc(pool);
-	if (!e->secs) {
-		free(secs);
-		return -1;
-	}
-	pi.contents = (uint64_t)(uintptr_t)secs;
-	pi.metadata = (uint64_t)(uintptr_t)&si;
-	ret = __ecreate(cpu, &pi, e->secs);
-	free(secs);
-	if (ret) {
-		cpu_pool_free(pool, e->secs);
-		e->secs = NULL;
-		return ret;
-	}
-	sgx_mrenclave_ecreate(&e->mr, e->ssa_frame_size, size);
-	return 0;
-}
-
-int efx_build_encl(struct efx *fx, struct cpu_encl *e, uint64_t base, uint32_t misc,
+int efx_build_encl(struct efx *fx, struct built_encl *e, uint64_t base, uint32_t misc,
 		   uint64_t attributes, uint8_t variant, bool init)
 {
 	static const struct { uint64_t off, flags; } regs[] = {
@@ -66,7 +22,8 @@ int efx_build_encl(struct efx *fx, struct cpu_encl *e, uint64_t base, uint32_t m
 
 	if (!page)
 		return -1;
-	ret = create(e, fx->cpu, &fx->pool, base, ESIZE, attributes | SGX_ATTR_MODE64BIT, misc);
+	ret = cpu_encl_create_misc(e, fx->cpu, &fx->pool, base, ESIZE,
+				   attributes | SGX_ATTR_MODE64BIT, misc);
 	cpu_encl_make_tcs(tcs, OFF_SSA1, OENTRY);
 	tcs->fs_offset = OFF_DATA;
 	tcs->gs_offset = OFF_DATA;
@@ -103,7 +60,7 @@ int efx_setup(struct efx *fx, uint32_t misc, uint64_t attributes, bool init)
 
 void *efx_bytes(struct efx *fx, uint64_t off)
 {
-	void *epc = cpu_encl_page(&fx->encl, off & ~0xFFFULL);
+	void *epc = encl_page_epc(&fx->encl, off & ~0xFFFULL);
 
 	if (!epc)
 		return NULL;

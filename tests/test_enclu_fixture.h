@@ -44,7 +44,7 @@
 struct efx {
 	struct sgx_cpu *cpu;
 	struct cpu_pool pool;
-	struct cpu_encl encl;
+	struct built_encl encl;
 	struct sgx_lp *lp, *lp2;
 };
 
@@ -53,7 +53,7 @@ struct efx {
  * added), measured, and EINIT it if 'init'. 0 or the failing leaf's result.
  * 'variant' changes one byte of the text page (so MRENCLAVE changes).
  */
-int efx_build_encl(struct efx *fx, struct cpu_encl *e, uint64_t base, uint32_t misc,
+int efx_build_encl(struct efx *fx, struct built_encl *e, uint64_t base, uint32_t misc,
 		   uint64_t attributes, uint8_t variant, bool init);
 /* A CPU, a pool, two LPs and the standard enclave. */
 int efx_setup(struct efx *fx, uint32_t misc, uint64_t attributes, bool init);

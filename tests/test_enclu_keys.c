@@ -18,7 +18,7 @@
 
 struct two {
 	struct efx fx;
-	struct cpu_encl b;		/* a second enclave: other MRENCLAVE, same signer */
+	struct built_encl b;		/* a second enclave: other MRENCLAVE, same signer */
 	struct sgx_lp *lp_b;
 };
 
@@ -30,9 +30,9 @@ static int two_setup(struct two *t, uint64_t attributes)
 	return efx_build_encl(&t->fx, &t->b, EBASE2, SGX_MISC_EXINFO, attributes, 0x77, true);
 }
 
-static void *bytes_in(struct efx *fx, struct cpu_encl *e, uint64_t off)
+static void *bytes_in(struct efx *fx, struct built_encl *e, uint64_t off)
 {
-	void *epc = cpu_encl_page(e, off & ~0xFFFULL);
+	void *epc = encl_page_epc(e, off & ~0xFFFULL);
 
 	return (uint8_t *)sgx_epc_data(fx->cpu, epc) + (off & 0xFFF);
 }
@@ -47,7 +47,7 @@ static void enter(struct efx *fx, struct sgx_lp *lp, uint64_t base, struct sgx_r
 }
 
 /* EREPORT inside enclave (base) for 'ti' with report data byte 'rd'. */
-static int ereport(struct efx *fx, struct sgx_lp *lp, struct cpu_encl *e, struct sgx_regs *r,
+static int ereport(struct efx *fx, struct sgx_lp *lp, struct built_encl *e, struct sgx_regs *r,
 		   const struct sgx_targetinfo *ti, uint8_t rd, struct sgx_report *out,
 		   struct sgx_exception *exc)
 {
@@ -63,7 +63,7 @@ static int ereport(struct efx *fx, struct sgx_lp *lp, struct cpu_encl *e, struct
 }
 
 /* EGETKEY inside enclave e; returns the leaf result, *status = RAX. */
-static int egetkey(struct efx *fx, struct sgx_lp *lp, struct cpu_encl *e, struct sgx_regs *r,
+static int egetkey(struct efx *fx, struct sgx_lp *lp, struct built_encl *e, struct sgx_regs *r,
 		   const struct sgx_keyrequest *kr, uint8_t key[16], uint64_t *status,
 		   struct sgx_exception *exc)
 {

@@ -33,14 +33,7 @@ const struct sgx_signer *cpu_test_signer(void)
 
 void cpu_test_set_lehash(struct sgx_cpu *cpu, const struct sgx_signer *s)
 {
-	uint8_t h[32];
-	uint64_t v;
-
-	sgx_signer_mrsigner(s, h);
-	for (unsigned int i = 0; i < 4; i++) {
-		memcpy(&v, h + 8 * i, 8);
-		sgx_cpu_wrmsr(cpu, MSR_IA32_SGXLEPUBKEYHASH0 + i, v);
-	}
+	encl_set_lehash(cpu, s);
 }
 
 int cpu_pool_init(struct cpu_pool *p, struct sgx_cpu *cpu, uint64_t first, uint64_t count)
@@ -78,111 +71,43 @@ void cpu_pool_free(struct cpu_pool *p, void *epc)
 			p->used[i] = 0;
 }
 
-int cpu_encl_create(struct cpu_encl *e, struct sgx_cpu *cpu, struct cpu_pool *pool,
+static void *pool_frame_alloc(void *pool)
+{
+	return cpu_pool_alloc(pool);
+}
+
+static void pool_frame_free(void *pool, void *epc)
+{
+	cpu_pool_free(pool, epc);
+}
+
+int cpu_encl_create_misc(struct built_encl *e, struct sgx_cpu *cpu, struct cpu_pool *pool,
+			 uint64_t base, uint64_t size, uint64_t attributes, uint32_t miscselect)
+{
+	const struct encl_config c = {
+		.base = base,
+		.size = size,
+		.attributes = attributes,
+		.miscselect = miscselect,
+		.frames = { .alloc = pool_frame_alloc, .free = pool_frame_free, .arg = pool },
+	};
+
+	return encl_create_config(e, cpu, &c);
+}
+
+int cpu_encl_create(struct built_encl *e, struct sgx_cpu *cpu, struct cpu_pool *pool,
 		    uint64_t base, uint64_t size, uint64_t attributes)
 {
-	struct sgx_secs *secs = aligned_alloc(4096, sizeof(*secs));
-	struct sgx_secinfo si = { .flags = SGX_SECINFO_SECS };
-	struct sgx_pageinfo pi = { 0 };
-	int ret;
-
-	memset(e, 0, sizeof(*e));
-	e->cpu = cpu;
-	e->pool = pool;
-	e->base = base;
-	e->size = size;
-	e->attributes = attributes;
-	e->xfrm = 3;
-	e->ssa_frame_size = 1;
-	if (!secs)
-		return -1;
-	memset(secs, 0, sizeof(*secs));
-	secs->base = base;
-	secs->size = size;
-	secs->ssa_frame_size = 1;
-	secs->attributes = attributes;
-	secs->xfrm = 3;
-	e->secs = cpu_pool_alloc(pool);
-	if (!e->secs) {
-		free(secs);
-		return -1;
-	}
-	pi.contents = (uint64_t)(uintptr_t)secs;
-	pi.metadata = (uint64_t)(uintptr_t)&si;
-	ret = __ecreate(cpu, &pi, e->secs);
-	free(secs);
-	if (ret) {
-		cpu_pool_free(pool, e->secs);
-		e->secs = NULL;
-		return ret;
-	}
-	sgx_mrenclave_ecreate(&e->mr, e->ssa_frame_size, size);
-	return 0;
+	return cpu_encl_create_misc(e, cpu, pool, base, size, attributes, 0);
 }
 
-static int remember_page(struct cpu_encl *e, uint64_t offset, void *epc)
-{
-	if (e->nr_pages == e->cap_pages) {
-		unsigned int cap = e->cap_pages ? e->cap_pages * 2 : 16;
-		struct cpu_encl_page *p = realloc(e->pages, cap * sizeof(*p));
-
-		if (!p)
-			return -1;
-		e->pages = p;
-		e->cap_pages = cap;
-	}
-	e->pages[e->nr_pages].offset = offset;
-	e->pages[e->nr_pages].epc = epc;
-	e->nr_pages++;
-	return 0;
-}
-
-int cpu_encl_add(struct cpu_encl *e, uint64_t offset, const void *contents, uint64_t flags,
+int cpu_encl_add(struct built_encl *e, uint64_t offset, const void *contents, uint64_t flags,
 		 bool measure, void **epc_out)
 {
-	uint8_t *src = aligned_alloc(4096, 4096);
-	struct sgx_secinfo si = { .flags = flags };
-	struct sgx_pageinfo pi = { 0 };
-	void *epc;
-	int ret;
+	int ret = encl_add_page(e, offset, flags, contents, measure);
 
-	if (!src)
-		return -1;
-	if (contents)
-		memcpy(src, contents, 4096);
-	else
-		memset(src, 0, 4096);
-	epc = cpu_pool_alloc(e->pool);
-	if (!epc) {
-		free(src);
-		return -1;
-	}
-	pi.addr = e->base + offset;
-	pi.contents = (uint64_t)(uintptr_t)src;
-	pi.metadata = (uint64_t)(uintptr_t)&si;
-	pi.secs = (uint64_t)(uintptr_t)e->secs;
-	ret = __eadd(e->cpu, &pi, epc);
-	if (ret)
-		goto fail;
-	if (measure) {
-		for (unsigned int k = 0; k < 4096; k += 256) {
-			ret = __eextend(e->cpu, e->secs, (uint8_t *)epc + k);
-			if (ret)
-				goto fail_added;
-		}
-	}
-	sgx_mrenclave_add_page(&e->mr, offset, flags, src, measure);
-	free(src);
-	if (remember_page(e, offset, epc))
-		return -1;
-	if (epc_out)
-		*epc_out = epc;
-	return 0;
-fail_added:
-	__eremove(e->cpu, epc);
-fail:
-	cpu_pool_free(e->pool, epc);
-	free(src);
+	if (!ret && epc_out)
+		*epc_out = e->pages[e->nr_pages - 1].epc;
 	return ret;
 }
 
@@ -196,69 +121,17 @@ void cpu_encl_make_tcs(struct sgx_tcs *tcs, uint64_t ossa, uint64_t oentry)
 	tcs->gs_limit = 0xFFFFFFFF;
 }
 
-int cpu_encl_sigstruct(struct cpu_encl *e, const struct sgx_signer *s, struct sgx_sigstruct *ss)
-{
-	struct sgx_mrenclave m = e->mr;		/* final() consumes the copy only */
-	uint8_t hash[32];
-
-	sgx_mrenclave_final(&m, hash);
-	sgx_sigstruct_init(ss, hash, e->attributes, e->xfrm);
-	return sgx_sigstruct_sign(s, ss);
-}
-
-int cpu_encl_init(struct cpu_encl *e)
+int cpu_encl_init(struct built_encl *e)
 {
 	const struct sgx_signer *s = cpu_test_signer();
-	struct sgx_einittoken *token;
-	struct sgx_sigstruct *ss;
-	int ret = -1;
 
-	if (!s)
-		return -1;
-	ss = aligned_alloc(4096, 4096);
-	token = aligned_alloc(512, sizeof(*token));
-	if (!ss || !token)
-		goto out;
-	memset(token, 0, sizeof(*token));
-	if (cpu_encl_sigstruct(e, s, ss))
-		goto out;
-	cpu_test_set_lehash(e->cpu, s);
-	ret = __einit(e->cpu, ss, token, e->secs);
-out:
-	free(ss);
-	free(token);
-	return ret;
+	return s ? encl_init(e, s, false) : -1;
 }
 
-struct cpu_encl_page *cpu_encl_page_entry(struct cpu_encl *e, uint64_t offset)
+void cpu_encl_destroy(struct built_encl *e)
 {
-	for (unsigned int i = 0; i < e->nr_pages; i++)
-		if (e->pages[i].offset == offset)
-			return &e->pages[i];
-	return NULL;
-}
-
-void *cpu_encl_page(const struct cpu_encl *e, uint64_t offset)
-{
-	for (unsigned int i = 0; i < e->nr_pages; i++)
-		if (e->pages[i].offset == offset)
-			return e->pages[i].epc;
-	return NULL;
-}
-
-void cpu_encl_destroy(struct cpu_encl *e)
-{
-	for (unsigned int i = 0; i < e->nr_pages; i++) {
-		if (!e->pages[i].epc)
-			continue;
-		__eremove(e->cpu, e->pages[i].epc);
-		cpu_pool_free(e->pool, e->pages[i].epc);
-	}
-	if (e->secs) {
-		__eremove(e->cpu, e->secs);
-		cpu_pool_free(e->pool, e->secs);
-	}
-	free(e->pages);
+	encl_destroy(e);
+	encl_forget(e);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -317,7 +190,7 @@ int cpu_reload(struct sgx_cpu *cpu, void *secs, void *epc, const struct cpu_evic
 	return __eldu(cpu, &pi, epc, in->va_slot);
 }
 
-int cpu_encl_evict_all(struct cpu_encl *e, uint64_t *va, struct cpu_evicted *pages,
+int cpu_encl_evict_all(struct built_encl *e, uint64_t *va, struct cpu_evicted *pages,
 		       struct cpu_evicted *secs)
 {
 	int ret;
@@ -329,35 +202,35 @@ int cpu_encl_evict_all(struct cpu_encl *e, uint64_t *va, struct cpu_evicted *pag
 				&va[i], &pages[i]);
 		if (ret)
 			return ret;
-		cpu_pool_free(e->pool, e->pages[i].epc);
+		encl_frame_free(e, e->pages[i].epc);
 		e->pages[i].epc = NULL;
 	}
 	ret = cpu_evict_nochild(e->cpu, e->secs, &va[e->nr_pages], secs);
 	if (ret)
 		return ret;
-	cpu_pool_free(e->pool, e->secs);
+	encl_frame_free(e, e->secs);
 	e->secs = NULL;
 	return 0;
 }
 
-int cpu_encl_reload_all(struct cpu_encl *e, struct cpu_evicted *pages, struct cpu_evicted *secs)
+int cpu_encl_reload_all(struct built_encl *e, struct cpu_evicted *pages, struct cpu_evicted *secs)
 {
 	int ret;
 
-	e->secs = cpu_pool_alloc(e->pool);
+	e->secs = encl_frame_alloc(e);
 	if (!e->secs)
 		return -1;
 	ret = cpu_reload(e->cpu, NULL, e->secs, secs, false);
 	if (ret)
 		return ret;
 	for (unsigned int i = 0; i < e->nr_pages; i++) {
-		void *epc = cpu_pool_alloc(e->pool);
+		void *epc = encl_frame_alloc(e);
 
 		if (!epc)
 			return -1;
 		ret = cpu_reload(e->cpu, e->secs, epc, &pages[i], false);
 		if (ret) {
-			cpu_pool_free(e->pool, epc);
+			encl_frame_free(e, epc);
 			return ret;
 		}
 		e->pages[i].epc = epc;

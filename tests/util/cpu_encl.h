@@ -2,8 +2,8 @@
 /*
  * Test helper: build and page small enclaves directly on a struct sgx_cpu,
  * the way the kernel driver drives the leaves (ECREATE, EADD + EEXTEND,
- * EINIT with a SIGSTRUCT signed by a per-process key, EPA, EBLOCK + ETRACK +
- * EWB, ELDU). Used by the CPU tests, the ENCLU tests and the showcase.
+ * EINIT with a SIGSTRUCT signed by a per-process key through the enclave
+ * builder; EPA, EBLOCK + ETRACK + EWB, ELDU). Used by the CPU and ENCLU tests.
  *
  * Every helper returns what the failing leaf returned (0 on success), so a
  * test can assert the exact status or fault.
@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "cpu/cpu.h"
+#include "enclave/builder.h"
 #include "enclave/sigstruct.h"
 
 /* A CPU with 'epc_size' bytes over 'nr_sections' sections, fixed secret. NULL on error. */
@@ -40,53 +41,37 @@ void cpu_pool_destroy(struct cpu_pool *p);
 void *cpu_pool_alloc(struct cpu_pool *p);	/* EPC address of a frame, or NULL */
 void cpu_pool_free(struct cpu_pool *p, void *epc);
 
-/* A test enclave under construction. */
-struct cpu_encl_page {
-	uint64_t offset;
-	void *epc;			/* NULL while evicted */
-};
-
-struct cpu_encl {
-	struct sgx_cpu *cpu;
-	struct cpu_pool *pool;
-	void *secs;			/* EPC address of the SECS */
-	uint64_t base, size, attributes, xfrm;
-	uint32_t ssa_frame_size;
-	struct sgx_mrenclave mr;	/* the MRENCLAVE a signer expects */
-	struct cpu_encl_page *pages;
-	unsigned int nr_pages, cap_pages;
-};
+/*
+ * Test enclaves are built by the enclave builder (enclave/builder.h) with
+ * their frames taken from a pool; these wrappers only add what tests want:
+ * the pool, the process's signing key, and the new page's EPC address.
+ */
 
 /*
  * ECREATE of an enclave at [base, base + size) with 'attributes' (MODE64BIT
- * is typical), xfrm 3, SSA frame size 1, MISCSELECT 0.
+ * is typical) and 'miscselect', xfrm 3, SSA frame size 1, frames from 'pool'.
  */
-int cpu_encl_create(struct cpu_encl *e, struct sgx_cpu *cpu, struct cpu_pool *pool,
+int cpu_encl_create_misc(struct built_encl *e, struct sgx_cpu *cpu, struct cpu_pool *pool,
+			 uint64_t base, uint64_t size, uint64_t attributes, uint32_t miscselect);
+/* The same with MISCSELECT 0. */
+int cpu_encl_create(struct built_encl *e, struct sgx_cpu *cpu, struct cpu_pool *pool,
 		    uint64_t base, uint64_t size, uint64_t attributes);
 
 /*
- * EADD of 'contents' (NULL = zeros; must be a valid TCS for type TCS) at
- * enclave offset 'offset' with SECINFO 'flags', then the 16 EEXTENDs if
- * 'measure'. *epc_out (optional) receives the page's EPC address.
+ * encl_add_page() of 'contents' (NULL = zeros) at enclave offset 'offset'
+ * with SECINFO 'flags'; *epc_out (optional) receives the page's EPC address.
  */
-int cpu_encl_add(struct cpu_encl *e, uint64_t offset, const void *contents, uint64_t flags,
+int cpu_encl_add(struct built_encl *e, uint64_t offset, const void *contents, uint64_t flags,
 		 bool measure, void **epc_out);
 
 /* A TCS image (OSSA, OENTRY; one SSA frame, FS/GS limits all ones). */
 void cpu_encl_make_tcs(struct sgx_tcs *tcs, uint64_t ossa, uint64_t oentry);
 
-/* A SIGSTRUCT for the enclave's current expected MRENCLAVE, signed with 's'. */
-int cpu_encl_sigstruct(struct cpu_encl *e, const struct sgx_signer *s, struct sgx_sigstruct *ss);
-
 /* Sign with the process key, set the MSRs to its hash, EINIT. */
-int cpu_encl_init(struct cpu_encl *e);
+int cpu_encl_init(struct built_encl *e);
 
-/* EPC address of the page at 'offset', or NULL. */
-void *cpu_encl_page(const struct cpu_encl *e, uint64_t offset);
-struct cpu_encl_page *cpu_encl_page_entry(struct cpu_encl *e, uint64_t offset);
-
-/* EREMOVE every resident page, then the SECS; frames go back to the pool. */
-void cpu_encl_destroy(struct cpu_encl *e);
+/* EREMOVE every resident page, then the SECS (frames back to the pool); forget it all. */
+void cpu_encl_destroy(struct built_encl *e);
 
 /* EPA into a frame from the pool. NULL on failure. */
 void *cpu_epa(struct cpu_pool *pool);
@@ -112,10 +97,10 @@ int cpu_reload(struct sgx_cpu *cpu, void *secs, void *epc, const struct cpu_evic
 	       bool blocked);
 
 /* Evict every resident page of the enclave, then the SECS (into the arrays). */
-int cpu_encl_evict_all(struct cpu_encl *e, uint64_t *va, struct cpu_evicted *pages,
+int cpu_encl_evict_all(struct built_encl *e, uint64_t *va, struct cpu_evicted *pages,
 		       struct cpu_evicted *secs);
 /* Reload the SECS and then every page evicted by cpu_encl_evict_all(). */
-int cpu_encl_reload_all(struct cpu_encl *e, struct cpu_evicted *pages,
+int cpu_encl_reload_all(struct built_encl *e, struct cpu_evicted *pages,
 			struct cpu_evicted *secs);
 
 /* 0 if sgx_cpu_check_invariants() holds, else prints the reason and returns -1. */
