@@ -18,6 +18,7 @@ int sgx_open(struct sgx_platform *p, struct sgx_encl **out)
 
 	if (!p || !out)
 		return -EINVAL;
+	sgx_release_deferred(p);
 	encl = sgx_encl_alloc(p);
 	if (!encl)
 		return -ENOMEM;
@@ -32,9 +33,13 @@ int sgx_open(struct sgx_platform *p, struct sgx_encl **out)
  */
 int sgx_release(struct sgx_encl *encl)
 {
+	struct sgx_platform *p;
+
 	if (!encl)
 		return -EBADF;
+	p = encl->platform;
 	sgx_encl_file_put(encl);
+	sgx_release_deferred(p);
 	return 0;
 }
 

@@ -7,9 +7,13 @@
  * Backing store: a memfd per enclave ("SGX backing") of E + E/32 bytes,
  * E = SECS.size + 4096, with the kernel's layout: the encrypted contents of
  * enclave page i at i * 4096, the SECS at 'size', and from size + 4096 one
- * 128-byte PCMD per page index. It is read and written with pread/pwrite
- * under encl->lock and holes are punched (FALLOC_FL_PUNCH_HOLE) where the
- * kernel truncates shmem pages.
+ * 128-byte PCMD per page index. Where the kernel pins the shmem pages and
+ * kmaps them, the manager maps the memfd once and EWB seals straight into it
+ * (ELDU opens straight from it): no copy and no read/write system call per
+ * page. The kernel truncates a contents page after ELDU, and a PCMD page
+ * when none of its 32 PCMDs is in use any more; here a counter per PCMD page
+ * replaces the kernel's scan of the page for non-zero bytes, and the
+ * truncations are lazy and batched (see "Truncation" below).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,16 +30,11 @@
 #include "sgx/internal.h"
 #include "sgx/window.h"
 
-#define PCMDS_PER_PAGE	(SGX_PAGE_SIZE / sizeof(struct sgx_pcmd))
-
-/* Per-enclave scratch for EWB/ELDU/EADD, used under encl->lock only. */
+/* Per-enclave scratch for EADD, used under encl->lock only. */
 struct sgx_encl_scratch {
 	uint8_t contents[SGX_PAGE_SIZE];
-	struct sgx_pcmd pcmd;
-	uint8_t pcmd_page[SGX_PAGE_SIZE];
 } __attribute__((aligned(4096)));
 
-static struct sgx_encl_scratch *encl_scratch(struct sgx_encl *encl);
 
 int sgx_copy_from_user(void *dst, uint64_t src, unsigned long len)
 {
@@ -69,7 +68,9 @@ struct sgx_encl *sgx_encl_alloc(struct sgx_platform *p)
 
 	if (!encl)
 		return NULL;
-	encl->scratch = aligned_alloc(SGX_PAGE_SIZE, sizeof(struct sgx_encl_scratch));
+	/* aligned_alloc() wants a size that is a multiple of the alignment. */
+	encl->scratch = aligned_alloc(SGX_PAGE_SIZE, (sizeof(struct sgx_encl_scratch) +
+						      SGX_PAGE_SIZE - 1) & ~(SGX_PAGE_SIZE - 1));
 	if (!encl->scratch) {
 		free(encl);
 		return NULL;
@@ -78,6 +79,7 @@ struct sgx_encl *sgx_encl_alloc(struct sgx_platform *p)
 	atomic_init(&encl->refcount, 1);
 	pthread_mutex_init(&encl->lock, NULL);
 	sgx_xa_init(&encl->page_array);
+	sgx_xa_set_pool(&encl->page_array, &p->xa_node_pool);
 	INIT_LIST_HEAD(&encl->va_pages);
 	INIT_LIST_HEAD(&encl->mm_list);
 	pthread_mutex_init(&encl->mm_lock, NULL);
@@ -94,11 +96,6 @@ struct sgx_encl *sgx_encl_alloc(struct sgx_platform *p)
 	atomic_fetch_add(&p->nr_encls, 1);
 	pthread_mutex_unlock(&p->encl_list_lock);
 	return encl;
-}
-
-static struct sgx_encl_scratch *encl_scratch(struct sgx_encl *encl)
-{
-	return encl->scratch;
 }
 
 bool sgx_encl_get(struct sgx_encl *encl)
@@ -121,6 +118,32 @@ void sgx_encl_put(struct sgx_encl *encl)
 {
 	if (atomic_fetch_sub(&encl->refcount, 1) == 1)
 		sgx_encl_release(encl);
+}
+
+void sgx_encl_put_deferred(struct sgx_encl *encl)
+{
+	struct sgx_platform *p = encl->platform;
+	struct sgx_encl *head;
+
+	if (atomic_fetch_sub(&encl->refcount, 1) != 1)
+		return;
+	head = atomic_load(&p->release_list);
+	do {
+		encl->release_next = head;
+	} while (!atomic_compare_exchange_weak(&p->release_list, &head, encl));
+	sgx_wake_ksgxd(p);
+}
+
+void sgx_release_deferred(struct sgx_platform *p)
+{
+	struct sgx_encl *encl = atomic_exchange(&p->release_list, NULL);
+
+	while (encl) {
+		struct sgx_encl *next = encl->release_next;
+
+		sgx_encl_release(encl);
+		encl = next;
+	}
 }
 
 /* The page must be architecturally valid (or already invalid): EREMOVE, then free. */
@@ -167,7 +190,7 @@ void sgx_encl_release(struct sgx_encl *encl)
 				encl->nr_evicted--;
 			}
 			sgx_xa_erase(&encl->page_array, index);
-			free(entry);
+			sgx_encl_page_free(encl, entry);
 			index++;
 		}
 	}
@@ -184,11 +207,10 @@ void sgx_encl_release(struct sgx_encl *encl)
 		list_del(&va_page->list);
 		sgx_encl_free_epc_page(p, va_page->epc_page);
 		atomic_fetch_sub(&p->stats.va_pages, 1);
-		free(va_page);
+		sgx_pool_free(&p->va_page_pool, va_page);
 	}
 
-	if (encl->backing >= 0)
-		close(encl->backing);
+	sgx_encl_backing_fini(encl);
 	/* After every EREMOVE above: no frame is aliased into the view any more. */
 	sgx_encl_window_destroy(encl);
 	if (!list_empty(&encl->windows))
@@ -214,10 +236,11 @@ void sgx_encl_release(struct sgx_encl *encl)
  * Enclave pages and permissions
  */
 
+/* From the platform's pool (pool.h): EAUG allocates in the fault path. */
 struct sgx_encl_page *sgx_encl_page_alloc(struct sgx_encl *encl, unsigned long offset,
 					  uint64_t secinfo_flags)
 {
-	struct sgx_encl_page *encl_page = calloc(1, sizeof(*encl_page));
+	struct sgx_encl_page *encl_page = sgx_pool_zalloc(&encl->platform->encl_page_pool);
 	unsigned long prot;
 
 	if (!encl_page)
@@ -225,10 +248,17 @@ struct sgx_encl_page *sgx_encl_page_alloc(struct sgx_encl *encl, unsigned long o
 	encl_page->desc = encl->base + offset;
 	encl_page->encl = encl;
 	prot = secinfo_flags & SGX_SECINFO_PERMISSION_MASK;	/* R/W/X == VM_READ/WRITE/EXEC */
+	/* The CPU gives a TCS no permissions at all (and the ioctl demands 0). */
+	encl_page->epcm_perm = (uint8_t)prot;
 	if ((secinfo_flags & SGX_SECINFO_PAGE_TYPE_MASK) == SGX_SECINFO_TCS)
 		prot |= VM_READ | VM_WRITE;
 	encl_page->vm_max_prot_bits = prot;
 	return encl_page;
+}
+
+void sgx_encl_page_free(struct sgx_encl *encl, struct sgx_encl_page *page)
+{
+	sgx_pool_free(&encl->platform->encl_page_pool, page);
 }
 
 int sgx_encl_may_map(struct sgx_encl *encl, unsigned long start, unsigned long end,
@@ -301,13 +331,13 @@ struct sgx_va_page *sgx_encl_grow(struct sgx_encl *encl, bool reclaim)
 	if (!(encl->page_cnt % SGX_VA_SLOT_COUNT)) {
 		void *err;
 
-		va_page = calloc(1, sizeof(*va_page));
+		va_page = sgx_pool_zalloc(&encl->platform->va_page_pool);
 		if (!va_page)
 			return ERR_PTR(-ENOMEM);
 		va_page->epc_page = sgx_alloc_va_page(encl, reclaim);
 		if (IS_ERR(va_page->epc_page)) {
 			err = va_page->epc_page;
-			free(va_page);
+			sgx_pool_free(&encl->platform->va_page_pool, va_page);
 			return err;
 		}
 	}
@@ -323,7 +353,7 @@ void sgx_encl_shrink(struct sgx_encl *encl, struct sgx_va_page *va_page)
 		list_del(&va_page->list);
 		atomic_fetch_sub(&encl->platform->stats.va_pages, 1);
 		encl->nr_va_pages--;
-		free(va_page);
+		sgx_pool_free(&encl->platform->va_page_pool, va_page);
 	}
 }
 
@@ -363,6 +393,85 @@ bool sgx_va_page_full(struct sgx_va_page *va_page)
  * Backing store
  */
 
+int sgx_encl_backing_init(struct sgx_encl *encl, uint64_t secs_size)
+{
+	/* The extra page holds the SECS; E/32 more for the PCMDs. */
+	uint64_t encl_size = secs_size + SGX_PAGE_SIZE;
+	uint64_t backing_size = encl_size + (encl_size >> 5);
+	uint64_t nr_pcmd = ((PFN_DOWN(secs_size) + 1) * sizeof(struct sgx_pcmd) +
+			    SGX_PAGE_SIZE - 1) >> SGX_PAGE_SHIFT;
+	uint64_t nr_backing, trunc_cap;
+	void *map;
+	int fd, ret;
+
+	if (encl_size < secs_size || backing_size > (uint64_t)INT64_MAX)
+		return -EINVAL;
+	fd = memfd_create("SGX backing", MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)backing_size)) {
+		ret = errno == EFBIG ? -EINVAL : -errno;
+		goto err_fd;
+	}
+	map = mmap(NULL, backing_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+	if (map == MAP_FAILED) {
+		ret = -ENOMEM;
+		goto err_fd;
+	}
+	nr_backing = (backing_size + SGX_PAGE_SIZE - 1) >> SGX_PAGE_SHIFT;
+	/*
+	 * See "Truncation": live entries are pages resident now (at most the
+	 * EPC's frames); the other half is room for stale entries.
+	 */
+	trunc_cap = 2 * encl->platform->nr_total_pages;
+	if (trunc_cap < 4 * SGX_NR_TO_SCAN)
+		trunc_cap = 4 * SGX_NR_TO_SCAN;
+	if (trunc_cap > nr_backing)
+		trunc_cap = nr_backing;
+	encl->pcmd_used = calloc(nr_pcmd, sizeof(*encl->pcmd_used));
+	encl->trunc_ring = calloc(trunc_cap, sizeof(*encl->trunc_ring));
+	encl->trunc_map = calloc((nr_backing + 63) / 64, sizeof(*encl->trunc_map));
+	if (!encl->pcmd_used || !encl->trunc_ring || !encl->trunc_map) {
+		free(encl->pcmd_used);
+		free(encl->trunc_ring);
+		free(encl->trunc_map);
+		encl->pcmd_used = NULL;
+		encl->trunc_ring = NULL;
+		encl->trunc_map = NULL;
+		munmap(map, backing_size);
+		ret = -ENOMEM;
+		goto err_fd;
+	}
+	encl->backing = fd;
+	encl->backing_map = map;
+	encl->backing_size = backing_size;
+	encl->pcmd_first = PFN_DOWN(secs_size + SGX_PAGE_SIZE);
+	encl->nr_pcmd_pages = nr_pcmd;
+	encl->trunc_cap = trunc_cap;
+	encl->trunc_head = 0;
+	encl->trunc_len = 0;
+	return 0;
+err_fd:
+	close(fd);
+	return ret;
+}
+
+void sgx_encl_backing_fini(struct sgx_encl *encl)
+{
+	if (encl->backing_map)
+		munmap(encl->backing_map, encl->backing_size);
+	if (encl->backing >= 0)
+		close(encl->backing);
+	free(encl->pcmd_used);
+	free(encl->trunc_ring);
+	free(encl->trunc_map);
+	encl->backing_map = NULL;
+	encl->pcmd_used = NULL;
+	encl->trunc_ring = NULL;
+	encl->trunc_map = NULL;
+	encl->backing = -1;
+}
+
 static void backing_offsets(struct sgx_encl *encl, unsigned long page_index,
 			    struct sgx_backing *backing)
 {
@@ -374,13 +483,14 @@ static void backing_offsets(struct sgx_encl *encl, unsigned long page_index,
 }
 
 /*
- * Reclaimer side. pwrite() allocates the shmem pages when EWB's output is
- * stored; nothing can fail before that, so this only computes the layout.
+ * Reclaimer side. The shmem pages are allocated when EWB's output is stored
+ * through the mapping; nothing can fail before that, so this only computes
+ * the layout.
  */
 int sgx_encl_alloc_backing(struct sgx_encl *encl, unsigned long page_index,
 			   struct sgx_backing *backing)
 {
-	if (encl->backing < 0)
+	if (!encl->backing_map)
 		return -ENOMEM;
 	backing_offsets(encl, page_index, backing);
 	return 0;
@@ -392,15 +502,153 @@ void sgx_encl_lookup_backing(struct sgx_encl *encl, unsigned long page_index,
 	backing_offsets(encl, page_index, backing);
 }
 
-static void backing_punch(struct sgx_encl *encl, uint64_t off)
+static void *backing_page(struct sgx_encl *encl, unsigned long index)
 {
-	fallocate(encl->backing, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
-		  SGX_PAGE_SIZE);
+	return encl->backing_map + ((uint64_t)index << SGX_PAGE_SHIFT);
 }
 
-static uint64_t pcmd_byte_offset(struct sgx_backing *b)
+static struct sgx_pcmd *backing_pcmd(struct sgx_encl *encl, struct sgx_backing *b)
 {
-	return ((uint64_t)b->pcmd_index << SGX_PAGE_SHIFT) + b->pcmd_offset;
+	return (struct sgx_pcmd *)((uint8_t *)backing_page(encl, b->pcmd_index) + b->pcmd_offset);
+}
+
+static uint16_t *pcmd_use(struct sgx_encl *encl, struct sgx_backing *b)
+{
+	return &encl->pcmd_used[b->pcmd_index - encl->pcmd_first];
+}
+
+/*
+ * Truncation. ELDU consumes a contents page (and maybe the last PCMD of a
+ * PCMD page), which the kernel truncates at once. Here consumed pages are
+ * marked in trunc_map and queued in a FIFO ring, and punched when the ring
+ * is full, the oldest SGX_NR_TO_SCAN at a time, adjacent ones in one
+ * fallocate() call: like a swap slot that stays allocated while its page is
+ * in the swap cache. The ring holds as many pages as the EPC has frames, so
+ * the backing copies kept this way belong to pages that are resident now or
+ * were until recently: the extra memory is bounded by the EPC size. When
+ * such a page is evicted again, EWB finds its backing page still there and
+ * takes it off the list (sgx_encl_untruncate(): its ring entry goes stale),
+ * which saves allocating, zeroing and freeing a page per swap. A PCMD page
+ * is punched only if its use count is zero at that time. A punch never
+ * destroys live data: only pages whose bit is still set go, under
+ * encl->lock, which EWB holds while it stores.
+ *
+ * Why no check for a reclaimer about to write a PCMD (the kernel's
+ * reclaimer_writing_to_pcmd()): the kernel pins the backing pages before it
+ * takes encl->lock for EWB, so a truncation in between would orphan the
+ * pinned page and lose the PCMD. Here EWB stores through the mapping with
+ * encl->lock held; a page punched before that is simply allocated afresh.
+ */
+static bool trunc_test(struct sgx_encl *encl, unsigned long index)
+{
+	return __atomic_load_n(&encl->trunc_map[index / 64], __ATOMIC_RELAXED) &
+	       (1UL << (index % 64));
+}
+
+static void trunc_set(struct sgx_encl *encl, unsigned long index, bool on)
+{
+	if (on)
+		__atomic_fetch_or(&encl->trunc_map[index / 64], 1UL << (index % 64),
+				  __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_and(&encl->trunc_map[index / 64], ~(1UL << (index % 64)),
+				   __ATOMIC_RELAXED);
+}
+
+/* Punch the oldest 'n' queued pages that are still consumed. encl->lock held. */
+static void truncate_oldest(struct sgx_encl *encl, unsigned long n)
+{
+	unsigned long idx[SGX_NR_TO_SCAN];
+	unsigned int i, j, cnt = 0;
+
+	while (n-- && encl->trunc_len) {
+		unsigned long index = encl->trunc_ring[encl->trunc_head];
+
+		encl->trunc_head = (encl->trunc_head + 1) % encl->trunc_cap;
+		encl->trunc_len--;
+		if (!trunc_test(encl, index))
+			continue;	/* written again since: stale entry */
+		/* A PCMD page that got a new PCMD since it was queued stays. */
+		if (index >= encl->pcmd_first && encl->pcmd_used[index - encl->pcmd_first])
+			continue;
+		trunc_set(encl, index, false);
+		idx[cnt++] = index;
+		if (cnt == SGX_NR_TO_SCAN)
+			break;
+	}
+	for (i = 1; i < cnt; i++) {	/* insertion sort (no qsort: signal context) */
+		unsigned long v = idx[i];
+
+		for (j = i; j > 0 && idx[j - 1] > v; j--)
+			idx[j] = idx[j - 1];
+		idx[j] = v;
+	}
+	for (i = 0; i < cnt; i = j) {
+		for (j = i + 1; j < cnt && idx[j] == idx[j - 1] + 1; j++)
+			;
+		fallocate(encl->backing, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			  (off_t)(idx[i] << SGX_PAGE_SHIFT),
+			  (off_t)((unsigned long)(j - i) << SGX_PAGE_SHIFT));
+	}
+}
+
+/* Punch every consumed page now (tests, and whoever wants the memory back). */
+void sgx_encl_truncate_backing(struct sgx_encl *encl)
+{
+	while (encl->trunc_len)
+		truncate_oldest(encl, SGX_NR_TO_SCAN);
+}
+
+/*
+ * Reclaimer, before it takes encl->lock for a batch: allocate the contents
+ * pages EWB will seal into, adjacent ones with one MADV_POPULATE_WRITE,
+ * instead of one page fault each while faults wait for the lock. Only an
+ * optimisation: a page truncated meanwhile is faulted in by EWB. Pages
+ * still held by the lazy truncation are skipped (a racy hint: no lock).
+ * The indices are sorted in place.
+ */
+void sgx_encl_prefault_backing(struct sgx_encl *encl, unsigned long *index, unsigned int n)
+{
+	unsigned int i, j;
+
+	for (i = 1; i < n; i++) {
+		unsigned long v = index[i];
+
+		for (j = i; j > 0 && index[j - 1] > v; j--)
+			index[j] = index[j - 1];
+		index[j] = v;
+	}
+	for (i = 0; i < n; i = j) {
+		/* Still allocated (consumed, not punched yet): nothing to do. */
+		if (trunc_test(encl, index[i])) {
+			j = i + 1;
+			continue;
+		}
+		for (j = i + 1; j < n && index[j] == index[j - 1] + 1 &&
+		     !trunc_test(encl, index[j]); j++)
+			;
+		madvise(backing_page(encl, index[i]), (size_t)(j - i) << SGX_PAGE_SHIFT,
+			MADV_POPULATE_WRITE);
+	}
+}
+
+static void queue_truncate(struct sgx_encl *encl, unsigned long index)
+{
+	if (trunc_test(encl, index))
+		return;
+	if (encl->trunc_len == encl->trunc_cap)
+		truncate_oldest(encl, SGX_NR_TO_SCAN);
+	if (encl->trunc_len == encl->trunc_cap)
+		return;	/* every entry was a live PCMD page: keep this one */
+	trunc_set(encl, index, true);
+	encl->trunc_ring[(encl->trunc_head + encl->trunc_len) % encl->trunc_cap] = index;
+	encl->trunc_len++;
+}
+
+/* EWB is about to store at index: it must not be punched any more. */
+static void sgx_encl_untruncate(struct sgx_encl *encl, unsigned long index)
+{
+	trunc_set(encl, index, false);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -416,11 +664,6 @@ static void sgx_ipi_cb(struct sgx_lp *lp, void *arg)
 		p->ops.ipi(p->ops_arg, lp);
 }
 
-static void lp_seen_cb(struct sgx_lp *lp, void *arg)
-{
-	*(bool *)arg = true;
-}
-
 void sgx_encl_ipi(struct sgx_encl *encl)
 {
 	struct sgx_platform *p = encl->platform;
@@ -430,39 +673,63 @@ void sgx_encl_ipi(struct sgx_encl *encl)
 	sgx_cpu_for_each_lp_in(p->cpu, sgx_epc_addr(encl, encl->secs.epc_page), sgx_ipi_cb, p);
 }
 
-/* Send the IPI and wait (bounded) until no LP is inside: on_each_cpu_mask(..., wait=1). */
-static void sgx_encl_ipi_wait(struct sgx_encl *encl)
+/* EWB seals straight into the backing store (the kernel's kmap of the shmem pages). */
+static int __sgx_encl_ewb(struct sgx_encl *encl, struct sgx_epc_page *epc_page, void *va_slot,
+			  struct sgx_backing *backing)
 {
-	struct sgx_platform *p = encl->platform;
-	int i;
-
-	sgx_encl_ipi(encl);
-	for (i = 0; i < 1000 && encl->secs.epc_page; i++) {
-		bool inside = false;
-
-		sgx_cpu_for_each_lp_in(p->cpu, sgx_epc_addr(encl, encl->secs.epc_page),
-				       lp_seen_cb, &inside);
-		if (!inside)
-			return;
-		if (!p->ops.ipi)
-			return;	/* nobody can force them out */
-		sched_yield();
-		if (i % 16 == 15)
-			sgx_encl_ipi(encl);
-	}
-}
-
-static int __sgx_encl_ewb(struct sgx_encl *encl, struct sgx_epc_page *epc_page, void *va_slot)
-{
-	struct sgx_encl_scratch *s = encl_scratch(encl);
 	struct sgx_pageinfo pginfo = {
 		.addr = 0,
-		.contents = SGX_CPU_PTR(s->contents),
-		.metadata = SGX_CPU_PTR(&s->pcmd),
+		.contents = SGX_CPU_PTR(backing_page(encl, backing->page_index)),
+		.metadata = SGX_CPU_PTR(backing_pcmd(encl, backing)),
 		.secs = 0,
 	};
 
 	return __ewb(encl->platform->cpu, &pginfo, sgx_epc_addr(encl, epc_page), va_slot);
+}
+
+/*
+ * The kernel's slow path: on_each_cpu_mask(..., wait=1) returns when every
+ * CPU that was in the enclave has taken the IPI, i.e. has exited, so the
+ * EWB after it cannot see SGX_NOT_TRACKED. Here the IPI is a signal to the
+ * LP's thread and returns at once; the thread leaves when it is scheduled.
+ * So: kick, then retry the EWB (which changes nothing when it answers
+ * SGX_NOT_TRACKED) until the threads that were inside at the ETRACK have
+ * left, re-kicking now and then; an ETRACK that found the previous epoch
+ * incomplete (SGX_PREV_TRK_INCMPL: a thread of it was still inside) is
+ * redone once that epoch ends. Bounded (SGX_IPI_WAIT_NS) in case a thread
+ * cannot be kicked (blocked with the kick signal masked); the page is then
+ * lost as a failed EWB loses it in the kernel, with a warning.
+ */
+#define SGX_IPI_WAIT_NS		(10ULL * 1000 * 1000 * 1000)
+
+static int sgx_encl_ewb_after_ipi(struct sgx_encl *encl, struct sgx_epc_page *epc_page,
+				  void *va_slot, struct sgx_backing *backing, bool tracked)
+{
+	struct sgx_platform *p = encl->platform;
+	uint64_t start = sgx_now_ns();
+	unsigned int i;
+	int ret = SGX_NOT_TRACKED;
+
+	for (i = 0; ret == SGX_NOT_TRACKED; i++) {
+		if (i % 64 == 0)
+			sgx_encl_ipi(encl);
+		if (!p->ops.ipi || sgx_now_ns() - start > SGX_IPI_WAIT_NS)
+			break;	/* nobody can force them out */
+		if (i < 256) {
+			sched_yield();
+		} else {
+			struct timespec ts = { 0, 50 * 1000 };
+
+			nanosleep(&ts, NULL);
+		}
+		if (!tracked)
+			tracked = !__etrack(p->cpu, sgx_epc_addr(encl, encl->secs.epc_page));
+		if (tracked)
+			ret = __sgx_encl_ewb(encl, epc_page, va_slot, backing);
+	}
+	if (!tracked)
+		SGX_WARN("ETRACK did not complete: a thread stayed in the enclave");
+	return ret;
 }
 
 int sgx_encl_ewb(struct sgx_epc_page *epc_page, struct sgx_backing *backing)
@@ -470,7 +737,6 @@ int sgx_encl_ewb(struct sgx_epc_page *epc_page, struct sgx_backing *backing)
 	struct sgx_encl_page *encl_page = epc_page->owner;
 	struct sgx_encl *encl = encl_page->encl;
 	struct sgx_platform *p = encl->platform;
-	struct sgx_encl_scratch *s = encl_scratch(encl);
 	struct sgx_va_page *va_page;
 	unsigned int va_offset;
 	void *va_slot;
@@ -484,18 +750,19 @@ int sgx_encl_ewb(struct sgx_epc_page *epc_page, struct sgx_backing *backing)
 	if (sgx_va_page_full(va_page))
 		list_move_tail(&va_page->list, &encl->va_pages);
 
-	ret = __sgx_encl_ewb(encl, epc_page, va_slot);
-	if (ret == SGX_NOT_TRACKED) {
-		ret = __etrack(p->cpu, sgx_epc_addr(encl, encl->secs.epc_page));
-		if (ret && encls_failed(ret))
-			SGX_WARN("ETRACK returned %d", ret);
+	/* Pages about to be written must not be punched by a pending truncation. */
+	sgx_encl_untruncate(encl, backing->page_index);
+	sgx_encl_untruncate(encl, backing->pcmd_index);
 
-		ret = __sgx_encl_ewb(encl, epc_page, va_slot);
+	ret = __sgx_encl_ewb(encl, epc_page, va_slot, backing);
+	if (ret == SGX_NOT_TRACKED) {
+		bool tracked = !__etrack(p->cpu, sgx_epc_addr(encl, encl->secs.epc_page));
+
+		ret = __sgx_encl_ewb(encl, epc_page, va_slot, backing);
 		if (ret == SGX_NOT_TRACKED) {
 			/* The LP set is taken after the ETRACK, so late entrants are covered. */
 			atomic_fetch_add(&p->stats.not_tracked_ipis, 1);
-			sgx_encl_ipi_wait(encl);
-			ret = __sgx_encl_ewb(encl, epc_page, va_slot);
+			ret = sgx_encl_ewb_after_ipi(encl, epc_page, va_slot, backing, tracked);
 		}
 	}
 
@@ -505,16 +772,14 @@ int sgx_encl_ewb(struct sgx_epc_page *epc_page, struct sgx_backing *backing)
 				 sgx_status_name(ret));
 		atomic_fetch_add(&p->stats.ewb_lost, 1);
 		sgx_free_va_slot(va_page, va_offset);
+		/* Nothing stored: whatever the attempt allocated goes again. */
+		queue_truncate(encl, backing->page_index);
+		if (!*pcmd_use(encl, backing))
+			queue_truncate(encl, backing->pcmd_index);
 		return ret;
 	}
 
-	/* Store the sealed page and its PCMD in the backing file. */
-	if (pwrite(encl->backing, s->contents, SGX_PAGE_SIZE,
-		   (off_t)(backing->page_index * SGX_PAGE_SIZE)) != (ssize_t)SGX_PAGE_SIZE ||
-	    pwrite(encl->backing, &s->pcmd, sizeof(s->pcmd), (off_t)pcmd_byte_offset(backing)) !=
-	    (ssize_t)sizeof(s->pcmd))
-		SGX_WARN("backing store write failed: enclave page contents lost");
-
+	(*pcmd_use(encl, backing))++;
 	encl_page->desc |= va_offset;
 	encl_page->va_page = va_page;
 	atomic_fetch_add(&p->stats.ewb, 1);
@@ -526,52 +791,26 @@ int sgx_encl_ewb(struct sgx_epc_page *epc_page, struct sgx_backing *backing)
  * ELDU (encl->lock held)
  */
 
-/*
- * A reclaimer that set BEING_RECLAIMED on a page sharing this PCMD page is
- * about to write its PCMD there: the page must not be punched meanwhile.
- */
-static bool reclaimer_writing_to_pcmd(struct sgx_encl *encl, unsigned long start_index)
-{
-	unsigned long i;
-
-	for (i = 0; i < PCMDS_PER_PAGE; i++) {
-		struct sgx_encl_page *entry;
-		unsigned long addr;
-
-		if (start_index + i == PFN_DOWN(encl->size))	/* the SECS: no entry */
-			break;
-		addr = encl->base + (start_index + i) * SGX_PAGE_SIZE;
-		entry = sgx_xa_load(&encl->page_array, PFN_DOWN(addr));
-		if (entry && entry->epc_page && (entry->desc & SGX_ENCL_PAGE_BEING_RECLAIMED))
-			return true;
-	}
-	return false;
-}
-
 static int __sgx_encl_eldu(struct sgx_encl_page *encl_page, struct sgx_epc_page *epc_page,
 			   struct sgx_epc_page *secs_page)
 {
 	unsigned long va_offset = encl_page->desc & SGX_ENCL_PAGE_VA_OFFSET_MASK;
 	struct sgx_encl *encl = encl_page->encl;
 	struct sgx_platform *p = encl->platform;
-	struct sgx_encl_scratch *s = encl_scratch(encl);
 	unsigned long page_index = sgx_encl_page_index(encl_page);
 	struct sgx_pageinfo pginfo;
 	struct sgx_backing b;
-	uint64_t pcmd_off;
+	struct sgx_pcmd *pcmd;
+	uint16_t *use;
 	int ret;
 
 	sgx_encl_lookup_backing(encl, page_index, &b);
-	pcmd_off = pcmd_byte_offset(&b);
-	if (pread(encl->backing, s->contents, SGX_PAGE_SIZE,
-		  (off_t)(page_index * SGX_PAGE_SIZE)) != (ssize_t)SGX_PAGE_SIZE ||
-	    pread(encl->backing, &s->pcmd, sizeof(s->pcmd), (off_t)pcmd_off) !=
-	    (ssize_t)sizeof(s->pcmd))
-		return -EFAULT;
+	pcmd = backing_pcmd(encl, &b);
+	use = pcmd_use(encl, &b);
 
 	pginfo.addr = secs_page ? (encl_page->desc & SGX_ENCL_PAGE_ADDR_MASK) : 0;
-	pginfo.contents = SGX_CPU_PTR(s->contents);
-	pginfo.metadata = SGX_CPU_PTR(&s->pcmd);
+	pginfo.contents = SGX_CPU_PTR(backing_page(encl, page_index));
+	pginfo.metadata = SGX_CPU_PTR(pcmd);
 	pginfo.secs = secs_page ? SGX_CPU_PTR(sgx_epc_addr(encl, secs_page)) : 0;
 
 	ret = __eldu(p->cpu, &pginfo, sgx_epc_addr(encl, epc_page),
@@ -583,21 +822,12 @@ static int __sgx_encl_eldu(struct sgx_encl_page *encl_page, struct sgx_epc_page 
 	}
 
 	/* Success or not, the backing copy is consumed: zero the PCMD, drop the page. */
-	memset(&s->pcmd, 0, sizeof(s->pcmd));
-	if (pwrite(encl->backing, &s->pcmd, sizeof(s->pcmd), (off_t)pcmd_off) < 0)
-		SGX_WARN("PCMD clear failed");
-	backing_punch(encl, page_index * SGX_PAGE_SIZE);
-
-	if (!reclaimer_writing_to_pcmd(encl, page_index & ~(PCMDS_PER_PAGE - 1)) &&
-	    pread(encl->backing, s->pcmd_page, SGX_PAGE_SIZE,
-		  (off_t)((uint64_t)b.pcmd_index << SGX_PAGE_SHIFT)) == (ssize_t)SGX_PAGE_SIZE) {
-		unsigned int i;
-
-		for (i = 0; i < SGX_PAGE_SIZE && !s->pcmd_page[i]; i++)
-			;
-		if (i == SGX_PAGE_SIZE)
-			backing_punch(encl, (uint64_t)b.pcmd_index << SGX_PAGE_SHIFT);
-	}
+	memset(pcmd, 0, sizeof(*pcmd));
+	if (*use)
+		(*use)--;
+	queue_truncate(encl, page_index);
+	if (!*use)
+		queue_truncate(encl, b.pcmd_index);
 	return ret;
 }
 
@@ -656,6 +886,8 @@ static struct sgx_encl_page *__sgx_encl_load_page(struct sgx_encl *encl,
 			return ERR_PTR(-EBUSY);
 		return entry;
 	}
+	if (entry->punch_pending)
+		return ERR_PTR(-EBUSY);
 
 	ret = sgx_encl_load_secs(encl);
 	if (ret)
@@ -770,6 +1002,8 @@ int sgx_encl_eaug_page(struct sgx_encl *encl, unsigned long addr)
 
 	encl_page->encl = encl;
 	encl_page->type = SGX_PAGE_TYPE_REG;
+	/* EAUG makes a RW page (PENDING); EMODPE inside the enclave may add X later. */
+	encl_page->epcm_perm = SGX_SECINFO_R | SGX_SECINFO_W;
 	atomic_store(&encl_page->young, true);
 	encl->secs_child_cnt++;
 	sgx_mark_page_reclaimable(p, encl_page->epc_page);
@@ -786,7 +1020,7 @@ err_out_epc:
 	sgx_encl_free_epc_page(p, epc_page);
 err_out_unlock:
 	pthread_mutex_unlock(&encl->lock);
-	free(encl_page);
+	sgx_encl_page_free(encl, encl_page);
 	return ret;
 }
 

@@ -39,6 +39,14 @@ struct sgx_encl_page {
 	unsigned long desc;
 	unsigned long vm_max_prot_bits;
 	enum sgx_page_type type;
+	/*
+	 * What the manager knows of the page's EPCM permissions (SGX_SECINFO_R|W|X):
+	 * set by EADD/EAUG, narrowed by EMODPR, refreshed from the EPCM by the
+	 * protection fixup (EMODPE inside the enclave widens the EPCM without
+	 * telling anybody, so this is never wider than the EPCM, maybe narrower).
+	 * Under encl->lock. The window protection follows it (window.c).
+	 */
+	uint8_t epcm_perm;
 	struct sgx_epc_page *epc_page;
 	struct sgx_encl *encl;
 	struct sgx_va_page *va_page;
@@ -47,6 +55,13 @@ struct sgx_encl_page {
 	 * and access notification, test-and-cleared by the reclaimer's aging.
 	 */
 	atomic_bool young;
+	/*
+	 * Written back (EWB done, epc_page NULL) but still in the memfd: the
+	 * reclaimer punches its batch with one call after EWB-ing the pages
+	 * one encl->lock hold each. A load must wait (-EBUSY) until it is
+	 * gone, or its UFFDIO_COPY would meet the stale page. Under encl->lock.
+	 */
+	bool punch_pending;
 };
 
 enum sgx_encl_flags {
@@ -77,6 +92,22 @@ struct sgx_encl {
 	uint64_t attributes_mask;
 	void *scratch;			/* EWB/ELDU/EADD buffers, under lock */
 	int backing;			/* memfd "SGX backing", -1 before ECREATE */
+	/*
+	 * The backing store (encl.c, "Backing store"): the memfd mapped whole,
+	 * so that EWB seals straight into it and ELDU opens straight from it;
+	 * a use count per PCMD page instead of the kernel's zero scan; and the
+	 * backing pages ELDU consumed, truncated lazily (encl.c). Under lock;
+	 * trunc_map is also read without it, as a hint, with atomic loads.
+	 */
+	uint8_t *backing_map;
+	unsigned long backing_size;
+	uint16_t *pcmd_used;		/* per PCMD page: PCMDs holding an evicted page */
+	unsigned long pcmd_first;	/* backing page index of the first PCMD page */
+	unsigned long nr_pcmd_pages;
+	/* Consumed backing pages waiting for the punch: a FIFO ring and a bitmap. */
+	unsigned long *trunc_ring;
+	unsigned long trunc_cap, trunc_head, trunc_len;
+	unsigned long *trunc_map;	/* bit per backing page: consumed, still allocated */
 	atomic_long refcount;
 	struct list_head va_pages;
 	unsigned long nr_va_pages;	/* under lock */
@@ -89,6 +120,7 @@ struct sgx_encl {
 	pthread_rwlock_t srcu;
 
 	struct list_head platform_list;	/* on platform->encl_list */
+	struct sgx_encl *release_next;	/* on platform->release_list */
 
 	/*
 	 * The enclave's window (window.c): a memfd the size of ELRANGE whose
@@ -142,10 +174,13 @@ struct sgx_encl *sgx_encl_alloc(struct sgx_platform *p);
 bool sgx_encl_get(struct sgx_encl *encl);	/* kref_get_unless_zero */
 void sgx_encl_get_ref(struct sgx_encl *encl);	/* kref_get */
 void sgx_encl_put(struct sgx_encl *encl);	/* kref_put(sgx_encl_release) */
+/* kref_put() that queues the release for process context (async-signal-safe). */
+void sgx_encl_put_deferred(struct sgx_encl *encl);
 void sgx_encl_release(struct sgx_encl *encl);
 
 struct sgx_encl_page *sgx_encl_page_alloc(struct sgx_encl *encl, unsigned long offset,
 					  uint64_t secinfo_flags);
+void sgx_encl_page_free(struct sgx_encl *encl, struct sgx_encl_page *page);
 int sgx_encl_may_map(struct sgx_encl *encl, unsigned long start, unsigned long end,
 		     unsigned long vm_flags);
 struct sgx_encl_page *sgx_encl_load_page(struct sgx_encl *encl, unsigned long addr);
@@ -154,6 +189,11 @@ struct sgx_encl_page *sgx_encl_load_page_in_vma(struct sgx_encl *encl, unsigned 
 int sgx_encl_load_secs(struct sgx_encl *encl);
 int sgx_encl_eaug_page(struct sgx_encl *encl, unsigned long addr);
 
+int sgx_encl_backing_init(struct sgx_encl *encl, uint64_t secs_size);
+void sgx_encl_backing_fini(struct sgx_encl *encl);
+/* Punch the backing pages ELDU consumed (batched, see encl.c). encl->lock held. */
+void sgx_encl_truncate_backing(struct sgx_encl *encl);
+void sgx_encl_prefault_backing(struct sgx_encl *encl, unsigned long *index, unsigned int n);
 int sgx_encl_alloc_backing(struct sgx_encl *encl, unsigned long page_index,
 			   struct sgx_backing *backing);
 void sgx_encl_lookup_backing(struct sgx_encl *encl, unsigned long page_index,
@@ -170,6 +210,7 @@ void sgx_encl_free_epc_page(struct sgx_platform *p, struct sgx_epc_page *page);
 int sgx_encl_mm_add(struct sgx_encl *encl, void *mm);
 void sgx_encl_mm_remove(struct sgx_encl *encl, void *mm);
 void sgx_zap_enclave_ptes(struct sgx_encl *encl, unsigned long addr);
+void sgx_zap_enclave_ptes_range(struct sgx_encl *encl, unsigned long addr, unsigned long npages);
 void sgx_encl_ipi(struct sgx_encl *encl);
 
 /* Reclaimer hooks implemented in encl.c (the enclave side of EWB). */

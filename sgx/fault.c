@@ -21,13 +21,19 @@
  *    resident page cannot be punched). So the interrupted thread holds none
  *    of the platform's locks when the handler takes them, exactly as a
  *    kernel fault handler may take mmap_lock and encl->lock because user
- *    code holds neither. The handler uses no stdio and no malloc, with one
- *    exception: EAUG of a new page (SGX2) allocates its struct sgx_encl_page
- *    and page-array node with calloc, as sgx_encl_eaug_page() always did.
- *    That is safe by the same argument (the application cannot be inside
- *    malloc while it executes a load/store to a window), but it is not
- *    preallocated as the rest is: see the report.
- *  - ELDU and EWB use the enclave's preallocated scratch under encl->lock.
+ *    code holds neither.
+ *  - No malloc and no stdio anywhere on the path. What EAUG allocates (the
+ *    struct sgx_encl_page, page-array nodes, a VA page descriptor) comes
+ *    from the platform's pools, which grow with mmap() (pool.h); warnings
+ *    go out with one write() (warn.c). An enclave whose last reference the
+ *    fault path's direct reclaim drops is not released here (free, munmap,
+ *    close): it is queued for ksgxd or the next process-context entry point
+ *    (sgx_encl_put_deferred()). Pools were chosen over a per-enclave reserve
+ *    refilled from ioctl/mmap context because an SGX2 enclave may EAUG any
+ *    number of pages through faults alone, with no ioctl in between to
+ *    refill a reserve, and over page-array slots preallocated for all of
+ *    ELRANGE because an ELRANGE of 64 GiB would cost a gigabyte of them.
+ *  - ELDU and EWB work straight on the mapped backing store under encl->lock.
  *  - "Retry" (the kernel's VM_FAULT_NOPAGE on -EBUSY) returns and lets the
  *    instruction fault again. If it was for lack of free EPC the faulting
  *    thread reclaims one batch itself when ksgxd is behind (free pages under
@@ -103,7 +109,7 @@ enum sgx_fault_result sgx_vma_fault(struct sgx_platform *p, unsigned long addr, 
 	atomic_fetch_add(&p->stats.faults, 1);
 	atomic_fetch_add(&encl->stats.faults, 1);
 
-	pthread_mutex_lock(&encl->lock);
+	sgx_mutex_lock(&encl->lock);
 	entry = sgx_xa_load(&encl->page_array, PFN_DOWN(addr));
 	if (entry) {
 		ret = sgx_fault_load(w, addr, is_write);
@@ -115,6 +121,9 @@ enum sgx_fault_result sgx_vma_fault(struct sgx_platform *p, unsigned long addr, 
 			ret = sgx_encl_eaug_page(encl, addr);
 		else
 			ret = -EFAULT;
+		/* The EPCM gives it RW: a PROT_EXEC mapping must not execute it. */
+		if (!ret && (w->prot & PROT_EXEC))
+			sgx_window_set_page_prot(w, addr, w->prot & (PROT_READ | PROT_WRITE));
 	}
 	sgx_window_unpin(p, w);
 
@@ -126,9 +135,97 @@ enum sgx_fault_result sgx_vma_fault(struct sgx_platform *p, unsigned long addr, 
 	}
 	atomic_fetch_add(&p->stats.fault_retries, 1);
 	if (sgx_should_reclaim(p, SGX_NR_LOW_PAGES))
-		sgx_reclaim_direct(p);
+		__sgx_reclaim_direct(p, true);
 	sched_yield();
 	return SGX_FAULT_RETRY;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Protection faults: the window is narrower than the mapping (window.c, "Window protection")
+ */
+
+/* encl->lock held, entry resident. Is the access allowed by the real EPCM? Refreshes epcm_perm. */
+static bool epcm_allows(struct sgx_encl *encl, struct sgx_encl_page *entry, int need)
+{
+	struct sgx_epcm_info info;
+
+	if (sgx_epcm_read(encl->platform->cpu, sgx_epc_addr(encl, entry->epc_page), &info) ||
+	    !info.valid)
+		return false;
+	if (info.page_type == SGX_PAGE_TYPE_REG && entry->type == SGX_PAGE_TYPE_REG)
+		entry->epcm_perm = info.perm;
+	if (info.page_type != SGX_PAGE_TYPE_REG || info.pending || info.modified)
+		return false;
+	return ((need & PROT_READ) && (info.perm & SGX_SECINFO_R)) ||
+	       ((need & PROT_WRITE) && (info.perm & SGX_SECINFO_W)) ||
+	       ((need & PROT_EXEC) && (info.perm & SGX_SECINFO_X));
+}
+
+/* win_lock held, w found under it. */
+static enum sgx_fault_result fixup_prot(struct sgx_window *w, unsigned long addr, int need)
+{
+	struct sgx_encl *encl = w->encl;
+	struct sgx_platform *p = encl->platform;
+	struct sgx_encl_page *entry;
+	enum sgx_fault_result r;
+	long ret;
+
+	if (!(w->prot & need))
+		return SGX_FAULT_VMA_VIOLATION;
+	pthread_mutex_lock(&encl->lock);
+	if (!sgx_xa_load(&encl->page_array, PFN_DOWN(addr))) {
+		pthread_mutex_unlock(&encl->lock);
+		if (!p->sgx2 || !encl_test_flag(encl, SGX_ENCL_INITIALIZED))
+			return SGX_FAULT_SIGBUS;
+		ret = sgx_encl_eaug_page(encl, addr);
+		if (ret)
+			return ret == -EBUSY ? SGX_FAULT_RETRY : SGX_FAULT_SIGBUS;
+		pthread_mutex_lock(&encl->lock);
+	}
+	ret = sgx_fault_load(w, addr, false);
+	if (ret) {
+		r = ret == -EBUSY ? SGX_FAULT_RETRY : SGX_FAULT_SIGBUS;
+		goto out;
+	}
+	entry = sgx_xa_load(&encl->page_array, PFN_DOWN(addr));
+	if (!epcm_allows(encl, entry, need)) {
+		r = SGX_FAULT_EPCM_VIOLATION;
+		goto out;
+	}
+	r = sgx_window_set_page_prot(w, addr, sgx_window_page_prot(w, entry)) ?
+	    SGX_FAULT_RETRY : SGX_FAULT_RESOLVED;
+out:
+	pthread_mutex_unlock(&encl->lock);
+	return r;
+}
+
+enum sgx_fault_result sgx_window_fixup_prot(struct sgx_platform *p, unsigned long addr,
+					    bool write, bool exec)
+{
+	int need = write ? PROT_WRITE : exec ? PROT_EXEC : PROT_READ;
+	enum sgx_fault_result r;
+	struct sgx_window *w;
+
+	if (!p || !p->win_slots)
+		return SGX_FAULT_NOT_MINE;
+	/* win_lock (mmap_lock): no narrowing and no munmap can run meanwhile. */
+	pthread_mutex_lock(&p->win_lock);
+	w = sgx_window_lookup(p, addr);
+	if (!w) {
+		pthread_mutex_unlock(&p->win_lock);
+		return SGX_FAULT_NOT_MINE;
+	}
+	r = fixup_prot(w, addr, need);
+	sgx_window_unpin(p, w);
+	pthread_mutex_unlock(&p->win_lock);
+
+	if (r == SGX_FAULT_RESOLVED)
+		atomic_fetch_add(&p->stats.prot_fixups, 1);
+	else if (r == SGX_FAULT_EPCM_VIOLATION)
+		atomic_fetch_add(&p->stats.epcm_violations, 1);
+	else if (r == SGX_FAULT_RETRY && sgx_should_reclaim(p, SGX_NR_LOW_PAGES))
+		__sgx_reclaim_direct(p, true);
+	return r;
 }
 
 /* ---------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
  * process, copied in and out with sgx_copy_from_user/sgx_copy_to_user.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -30,8 +31,6 @@ static int sgx_encl_create(struct sgx_encl *encl, struct sgx_secs *secs)
 	struct sgx_pageinfo pginfo;
 	struct sgx_epc_page *secs_epc;
 	struct sgx_va_page *va_page;
-	uint64_t encl_size, backing_size;
-	int backing;
 	long ret;
 
 	if (!secs->size || (secs->size & (secs->size - 1)))
@@ -45,24 +44,9 @@ static int sgx_encl_create(struct sgx_encl *encl, struct sgx_secs *secs)
 		encl->nr_va_pages++;
 	}
 
-	/* The extra page holds the SECS; E/32 more for the PCMDs. */
-	encl_size = secs->size + SGX_PAGE_SIZE;
-	backing_size = encl_size + (encl_size >> 5);
-	if (encl_size < secs->size || backing_size > (uint64_t)INT64_MAX) {
-		ret = -EINVAL;
+	ret = sgx_encl_backing_init(encl, secs->size);
+	if (ret)
 		goto err_out_shrink;
-	}
-	backing = memfd_create("SGX backing", MFD_CLOEXEC);
-	if (backing < 0) {
-		ret = -errno;
-		goto err_out_shrink;
-	}
-	if (ftruncate(backing, (off_t)backing_size)) {
-		ret = errno == EFBIG ? -EINVAL : -errno;
-		close(backing);
-		goto err_out_shrink;
-	}
-	encl->backing = backing;
 
 	ret = sgx_encl_window_create(encl, secs->size);
 	if (ret)
@@ -100,8 +84,7 @@ err_out:
 	encl->secs.epc_page = NULL;
 err_out_backing:
 	sgx_encl_window_destroy(encl);
-	close(encl->backing);
-	encl->backing = -1;
+	sgx_encl_backing_fini(encl);
 err_out_shrink:
 	sgx_encl_shrink(encl, va_page);
 	return (int)ret;
@@ -204,7 +187,7 @@ static int sgx_encl_add_page(struct sgx_encl *encl, unsigned long src, unsigned 
 
 	epc_page = sgx_alloc_epc_page(p, encl_page, true);
 	if (IS_ERR(epc_page)) {
-		free(encl_page);
+		sgx_encl_page_free(encl, encl_page);
 		return (int)PTR_ERR(epc_page);
 	}
 
@@ -265,7 +248,7 @@ err_out_unlock:
 	pthread_mutex_unlock(&encl->lock);
 err_out_free:
 	sgx_encl_free_epc_page(p, epc_page);
-	free(encl_page);
+	sgx_encl_page_free(encl, encl_page);
 	return ret;
 }
 
@@ -476,61 +459,112 @@ static int sgx_enclave_etrack(struct sgx_encl *encl)
 	return 0;
 }
 
+/*
+ * The walk the three SGX2 page ioctls share: for each page of
+ * [offset, offset + length), reclaim a batch if EPC is short (loading below
+ * allocates without reclaim), load the page under encl->lock (-EAGAIN while
+ * the reclaimer holds it, -EFAULT if there is none) and hand it to 'op'.
+ * 'op' runs with encl->lock held and returns with it held (it may drop it
+ * meanwhile); its error ends the walk. *count is the number of pages done,
+ * in bytes, as the uapi reports it. Afterwards every window page of the
+ * range gets the protection its (new) EPCM state allows, before the ioctl
+ * returns, which is when the kernel guarantees that the change is in force.
+ *
+ * A page the reclaimer holds (SGX_ENCL_PAGE_BEING_RECLAIMED, or written
+ * and not punched yet) is waited for, up to SGX_WALK_BUSY_WAIT_NS, before
+ * the walk gives up with -EAGAIN. The kernel returns -EAGAIN at once, but
+ * there the window is a few microseconds of EBLOCK/EWB on hardware; an
+ * emulated EWB batch is far longer, and a sequential walk over an
+ * oversubscribed range chases the reclaimer's LRU head (the pages just
+ * ahead of it are the oldest), so without the wait a walk the kernel
+ * completes would stop midway here (Linux's selftest
+ * unclobbered_vdso_oversubscribed_remove expects one call to do 16 MiB).
+ */
+#define SGX_WALK_BUSY_WAIT_NS	(200 * 1000 * 1000L)
+
+typedef long (*sgx_encl_page_op_t)(struct sgx_encl *encl, struct sgx_encl_page *entry,
+				   unsigned long addr, void *arg);
+
+static long sgx_encl_for_each_page(struct sgx_encl *encl, unsigned long offset,
+				   unsigned long length, sgx_encl_page_op_t op, void *arg,
+				   __u64 *count)
+{
+	struct sgx_platform *p = encl->platform;
+	struct sgx_encl_page *entry;
+	unsigned long addr, c;
+	long ret = 0;
+
+	for (c = 0; c < length; c += SGX_PAGE_SIZE) {
+		uint64_t busy_since = 0;
+
+		addr = encl->base + offset + c;
+		for (;;) {
+			sgx_reclaim_direct(p);
+			pthread_mutex_lock(&encl->lock);
+			entry = sgx_encl_load_page(encl, addr);
+			if (IS_ERR(entry))
+				ret = PTR_ERR(entry) == -EBUSY ? -EAGAIN : -EFAULT;
+			else
+				ret = op(encl, entry, addr, arg);
+			pthread_mutex_unlock(&encl->lock);
+			if (ret != -EAGAIN || !IS_ERR(entry))
+				break;
+			/* The reclaimer holds the page: wait for its EWB (see above). */
+			if (!busy_since)
+				busy_since = sgx_now_ns();
+			else if (sgx_now_ns() - busy_since > SGX_WALK_BUSY_WAIT_NS)
+				break;
+			sched_yield();
+		}
+		if (ret)
+			break;
+	}
+	*count = c;
+	sgx_encl_window_sync_prot(encl, encl->base + offset, encl->base + offset + c +
+				  (ret ? SGX_PAGE_SIZE : 0));
+	return ret;
+}
+
+struct sgx_restrict_op {
+	struct sgx_secinfo secinfo __attribute__((aligned(64)));
+	__u64 *result;
+};
+
+static long sgx_restrict_page(struct sgx_encl *encl, struct sgx_encl_page *entry,
+			      unsigned long addr, void *arg)
+{
+	struct sgx_restrict_op *op = arg;
+	struct sgx_platform *p = encl->platform;
+	long ret;
+
+	/* TCS pages have no permissions; SECS/VA/TRIM cannot be restricted. */
+	if (entry->type != SGX_PAGE_TYPE_REG)
+		return -EINVAL;
+	ret = __emodpr(p->cpu, &op->secinfo, sgx_get_epc_virt_addr(p, entry->epc_page));
+	if (encls_faulted(ret)) {
+		if (encls_failed(ret))
+			SGX_WARN("EMODPR faulted: %ld", ret);
+		return -EFAULT;
+	}
+	if (encls_failed(ret)) {
+		*op->result = (uint64_t)ret;
+		return -EFAULT;
+	}
+	/* EMODPR only ever clears permission bits. */
+	entry->epcm_perm &= (uint8_t)op->secinfo.flags;
+	return sgx_enclave_etrack(encl) ? -EFAULT : 0;
+}
+
 static long sgx_enclave_restrict_permissions(struct sgx_encl *encl,
 					     struct sgx_enclave_restrict_permissions *modp)
 {
-	struct sgx_platform *p = encl->platform;
-	struct sgx_secinfo secinfo __attribute__((aligned(64)));
-	struct sgx_encl_page *entry;
-	unsigned long addr, c;
-	long ret;
+	struct sgx_restrict_op op;
 
-	memset(&secinfo, 0, sizeof(secinfo));
-	secinfo.flags = modp->permissions & SGX_SECINFO_PERMISSION_MASK;
-
-	for (c = 0; c < modp->length; c += SGX_PAGE_SIZE) {
-		addr = encl->base + modp->offset + c;
-
-		sgx_reclaim_direct(p);
-		pthread_mutex_lock(&encl->lock);
-
-		entry = sgx_encl_load_page(encl, addr);
-		if (IS_ERR(entry)) {
-			ret = PTR_ERR(entry) == -EBUSY ? -EAGAIN : -EFAULT;
-			goto out_unlock;
-		}
-		/* TCS pages have no permissions; SECS/VA/TRIM cannot be restricted. */
-		if (entry->type != SGX_PAGE_TYPE_REG) {
-			ret = -EINVAL;
-			goto out_unlock;
-		}
-		ret = __emodpr(p->cpu, &secinfo, sgx_get_epc_virt_addr(p, entry->epc_page));
-		if (encls_faulted(ret)) {
-			if (encls_failed(ret))
-				SGX_WARN("EMODPR faulted: %ld", ret);
-			ret = -EFAULT;
-			goto out_unlock;
-		}
-		if (encls_failed(ret)) {
-			modp->result = (uint64_t)ret;
-			ret = -EFAULT;
-			goto out_unlock;
-		}
-		ret = sgx_enclave_etrack(encl);
-		if (ret) {
-			ret = -EFAULT;
-			goto out_unlock;
-		}
-		pthread_mutex_unlock(&encl->lock);
-	}
-	ret = 0;
-	goto out;
-
-out_unlock:
-	pthread_mutex_unlock(&encl->lock);
-out:
-	modp->count = c;
-	return ret;
+	memset(&op, 0, sizeof(op));
+	op.secinfo.flags = modp->permissions & SGX_SECINFO_PERMISSION_MASK;
+	op.result = &modp->result;
+	return sgx_encl_for_each_page(encl, modp->offset, modp->length, sgx_restrict_page, &op,
+				      &modp->count);
 }
 
 static long sgx_ioc_enclave_restrict_permissions(struct sgx_encl *encl, unsigned long arg)
@@ -559,94 +593,83 @@ static long sgx_ioc_enclave_restrict_permissions(struct sgx_encl *encl, unsigned
 	return ret;
 }
 
-static long sgx_enclave_modify_types(struct sgx_encl *encl,
-				     struct sgx_enclave_modify_types *modt)
-{
-	struct sgx_platform *p = encl->platform;
+struct sgx_modify_type_op {
 	struct sgx_secinfo secinfo __attribute__((aligned(64)));
-	unsigned long max_prot_restore, addr, c;
 	enum sgx_page_type page_type;
-	struct sgx_encl_page *entry;
+	__u64 *result;
+};
+
+static long sgx_modify_page_type(struct sgx_encl *encl, struct sgx_encl_page *entry,
+				 unsigned long addr, void *arg)
+{
+	struct sgx_modify_type_op *op = arg;
+	struct sgx_platform *p = encl->platform;
+	enum sgx_page_type page_type = op->page_type;
+	unsigned long max_prot_restore;
 	long ret;
 
-	page_type = modt->page_type & SGX_PAGE_TYPE_MASK;
-	/* Only TCS and TRIM can be reached with EMODT. */
-	if (page_type != SGX_PAGE_TYPE_TCS && page_type != SGX_PAGE_TYPE_TRIM)
+	/* Allowed: REG->TCS, REG->TRIM, TCS->TRIM. */
+	if (!(entry->type == SGX_PAGE_TYPE_REG &&
+	      (page_type == SGX_PAGE_TYPE_TCS || page_type == SGX_PAGE_TYPE_TRIM)) &&
+	    !(entry->type == SGX_PAGE_TYPE_TCS && page_type == SGX_PAGE_TYPE_TRIM))
 		return -EINVAL;
 
-	memset(&secinfo, 0, sizeof(secinfo));
-	secinfo.flags = (uint64_t)page_type << 8;
+	max_prot_restore = entry->vm_max_prot_bits;
 
-	for (c = 0; c < modt->length; c += SGX_PAGE_SIZE) {
-		addr = encl->base + modt->offset + c;
+	if (entry->type == SGX_PAGE_TYPE_REG && page_type == SGX_PAGE_TYPE_TCS) {
+		if ((entry->vm_max_prot_bits & (VM_READ | VM_WRITE)) != (VM_READ | VM_WRITE))
+			return -EPERM;
+		entry->vm_max_prot_bits = VM_READ | VM_WRITE;
 
-		sgx_reclaim_direct(p);
-		pthread_mutex_lock(&encl->lock);
-
-		entry = sgx_encl_load_page(encl, addr);
-		if (IS_ERR(entry)) {
-			ret = PTR_ERR(entry) == -EBUSY ? -EAGAIN : -EFAULT;
-			goto out_unlock;
-		}
-		/* Allowed: REG->TCS, REG->TRIM, TCS->TRIM. */
-		if (!(entry->type == SGX_PAGE_TYPE_REG &&
-		      (page_type == SGX_PAGE_TYPE_TCS || page_type == SGX_PAGE_TYPE_TRIM)) &&
-		    !(entry->type == SGX_PAGE_TYPE_TCS && page_type == SGX_PAGE_TYPE_TRIM)) {
-			ret = -EINVAL;
-			goto out_unlock;
-		}
-
-		max_prot_restore = entry->vm_max_prot_bits;
-
-		if (entry->type == SGX_PAGE_TYPE_REG && page_type == SGX_PAGE_TYPE_TCS) {
-			if ((entry->vm_max_prot_bits & (VM_READ | VM_WRITE)) !=
-			    (VM_READ | VM_WRITE)) {
-				ret = -EPERM;
-				goto out_unlock;
-			}
-			entry->vm_max_prot_bits = VM_READ | VM_WRITE;
-
-			/* Keep the reclaimer away while the PTEs go without encl->lock. */
-			if (sgx_unmark_page_reclaimable(p, entry->epc_page)) {
-				ret = -EAGAIN;
-				goto out_entry_changed;
-			}
-			pthread_mutex_unlock(&encl->lock);
-			sgx_zap_enclave_ptes(encl, addr);
-			pthread_mutex_lock(&encl->lock);
-			sgx_mark_page_reclaimable(p, entry->epc_page);
-		}
-
-		ret = __emodt(p->cpu, &secinfo, sgx_get_epc_virt_addr(p, entry->epc_page));
-		if (encls_faulted(ret)) {
-			if (encls_failed(ret))
-				SGX_WARN("EMODT faulted: %ld", ret);
-			ret = -EFAULT;
+		/* Keep the reclaimer away while the PTEs go without encl->lock. */
+		if (sgx_unmark_page_reclaimable(p, entry->epc_page)) {
+			ret = -EAGAIN;
 			goto out_entry_changed;
 		}
-		if (encls_failed(ret)) {
-			modt->result = (uint64_t)ret;
-			ret = -EFAULT;
-			goto out_entry_changed;
-		}
-		ret = sgx_enclave_etrack(encl);
-		if (ret) {
-			ret = -EFAULT;
-			goto out_unlock;
-		}
-		entry->type = page_type;
 		pthread_mutex_unlock(&encl->lock);
+		sgx_zap_enclave_ptes(encl, addr);
+		pthread_mutex_lock(&encl->lock);
+		sgx_mark_page_reclaimable(p, entry->epc_page);
 	}
-	ret = 0;
-	goto out;
+
+	ret = __emodt(p->cpu, &op->secinfo, sgx_get_epc_virt_addr(p, entry->epc_page));
+	if (encls_faulted(ret)) {
+		if (encls_failed(ret))
+			SGX_WARN("EMODT faulted: %ld", ret);
+		ret = -EFAULT;
+		goto out_entry_changed;
+	}
+	if (encls_failed(ret)) {
+		*op->result = (uint64_t)ret;
+		ret = -EFAULT;
+		goto out_entry_changed;
+	}
+	/* A TCS or TRIM page has no permissions: the windows revoke it. */
+	entry->epcm_perm = 0;
+	if (sgx_enclave_etrack(encl))
+		return -EFAULT;
+	entry->type = page_type;
+	return 0;
 
 out_entry_changed:
 	entry->vm_max_prot_bits = max_prot_restore;
-out_unlock:
-	pthread_mutex_unlock(&encl->lock);
-out:
-	modt->count = c;
 	return ret;
+}
+
+static long sgx_enclave_modify_types(struct sgx_encl *encl,
+				     struct sgx_enclave_modify_types *modt)
+{
+	struct sgx_modify_type_op op;
+
+	memset(&op, 0, sizeof(op));
+	op.page_type = modt->page_type & SGX_PAGE_TYPE_MASK;
+	/* Only TCS and TRIM can be reached with EMODT. */
+	if (op.page_type != SGX_PAGE_TYPE_TCS && op.page_type != SGX_PAGE_TYPE_TRIM)
+		return -EINVAL;
+	op.secinfo.flags = (uint64_t)op.page_type << 8;
+	op.result = &modt->result;
+	return sgx_encl_for_each_page(encl, modt->offset, modt->length, sgx_modify_page_type,
+				      &op, &modt->count);
 }
 
 static long sgx_ioc_enclave_modify_types(struct sgx_encl *encl, unsigned long arg)
@@ -672,68 +695,48 @@ static long sgx_ioc_enclave_modify_types(struct sgx_encl *encl, unsigned long ar
 	return ret;
 }
 
+static long sgx_remove_page(struct sgx_encl *encl, struct sgx_encl_page *entry,
+			    unsigned long addr, void *arg)
+{
+	struct sgx_secinfo *secinfo = arg;
+	struct sgx_platform *p = encl->platform;
+	long ret;
+
+	if (entry->type != SGX_PAGE_TYPE_TRIM)
+		return -EPERM;
+	/*
+	 * Probe: EMODPR on an EACCEPTed TRIM page faults with #PF; any other
+	 * outcome (SGX_PAGE_NOT_MODIFIABLE before EACCEPT) means the enclave
+	 * has not agreed to the removal.
+	 */
+	ret = __emodpr(p->cpu, secinfo, sgx_get_epc_virt_addr(p, entry->epc_page));
+	if (!encls_faulted(ret) || encls_trapnr(ret) != X86_TRAP_PF)
+		return -EPERM;
+	if (sgx_unmark_page_reclaimable(p, entry->epc_page))
+		return -EBUSY;
+	pthread_mutex_unlock(&encl->lock);
+	sgx_zap_enclave_ptes(encl, addr);
+	pthread_mutex_lock(&encl->lock);
+
+	sgx_encl_free_epc_page(p, entry->epc_page);
+	encl->secs_child_cnt--;
+	entry->epc_page = NULL;
+	/* Out of every window before the entry goes: an EAUG may take its place. */
+	sgx_encl_window_punch(encl, addr, 1);
+	sgx_xa_erase(&encl->page_array, PFN_DOWN(entry->desc));
+	sgx_encl_shrink(encl, NULL);
+	sgx_encl_page_free(encl, entry);
+	return 0;
+}
+
 static long sgx_encl_remove_pages(struct sgx_encl *encl, struct sgx_enclave_remove_pages *params)
 {
-	struct sgx_platform *p = encl->platform;
 	struct sgx_secinfo secinfo __attribute__((aligned(64)));
-	struct sgx_encl_page *entry;
-	unsigned long addr, c;
-	long ret;
 
 	memset(&secinfo, 0, sizeof(secinfo));
 	secinfo.flags = SGX_SECINFO_R | SGX_SECINFO_W | SGX_SECINFO_X;
-
-	for (c = 0; c < params->length; c += SGX_PAGE_SIZE) {
-		addr = encl->base + params->offset + c;
-
-		sgx_reclaim_direct(p);
-		pthread_mutex_lock(&encl->lock);
-
-		entry = sgx_encl_load_page(encl, addr);
-		if (IS_ERR(entry)) {
-			ret = PTR_ERR(entry) == -EBUSY ? -EAGAIN : -EFAULT;
-			goto out_unlock;
-		}
-		if (entry->type != SGX_PAGE_TYPE_TRIM) {
-			ret = -EPERM;
-			goto out_unlock;
-		}
-		/*
-		 * Probe: EMODPR on an EACCEPTed TRIM page faults with #PF; any other
-		 * outcome (SGX_PAGE_NOT_MODIFIABLE before EACCEPT) means the enclave
-		 * has not agreed to the removal.
-		 */
-		ret = __emodpr(p->cpu, &secinfo, sgx_get_epc_virt_addr(p, entry->epc_page));
-		if (!encls_faulted(ret) || encls_trapnr(ret) != X86_TRAP_PF) {
-			ret = -EPERM;
-			goto out_unlock;
-		}
-		if (sgx_unmark_page_reclaimable(p, entry->epc_page)) {
-			ret = -EBUSY;
-			goto out_unlock;
-		}
-		pthread_mutex_unlock(&encl->lock);
-		sgx_zap_enclave_ptes(encl, addr);
-		pthread_mutex_lock(&encl->lock);
-
-		sgx_encl_free_epc_page(p, entry->epc_page);
-		encl->secs_child_cnt--;
-		entry->epc_page = NULL;
-		/* Out of every window before the entry goes: an EAUG may take its place. */
-		sgx_encl_window_punch(encl, addr, 1);
-		sgx_xa_erase(&encl->page_array, PFN_DOWN(entry->desc));
-		sgx_encl_shrink(encl, NULL);
-		free(entry);
-		pthread_mutex_unlock(&encl->lock);
-	}
-	ret = 0;
-	goto out;
-
-out_unlock:
-	pthread_mutex_unlock(&encl->lock);
-out:
-	params->count = c;
-	return ret;
+	return sgx_encl_for_each_page(encl, params->offset, params->length, sgx_remove_page,
+				      &secinfo, &params->count);
 }
 
 static long sgx_ioc_enclave_remove_pages(struct sgx_encl *encl, unsigned long arg)

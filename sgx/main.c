@@ -80,6 +80,17 @@ static int next_node_in(struct sgx_platform *p, int nid)
 	return -1;
 }
 
+/* Count an allocated page and keep the high-water mark (a lock-free max). */
+static void note_page_used(struct sgx_platform *p)
+{
+	unsigned long used = (unsigned long)atomic_fetch_add(&p->nr_used_pages, 1) + 1;
+	unsigned long peak = atomic_load(&p->stats.peak_used_pages);
+
+	while (used > peak &&
+	       !atomic_compare_exchange_weak(&p->stats.peak_used_pages, &peak, used))
+		;
+}
+
 static struct sgx_epc_page *__sgx_alloc_epc_page_from_node(struct sgx_platform *p, int nid)
 {
 	struct sgx_numa_node *node = &p->sgx_numa_nodes[nid];
@@ -97,6 +108,7 @@ static struct sgx_epc_page *__sgx_alloc_epc_page_from_node(struct sgx_platform *
 	pthread_mutex_unlock(&node->lock);
 
 	atomic_fetch_sub(&p->sgx_nr_free_pages, 1);
+	note_page_used(p);
 	return page;
 }
 
@@ -127,14 +139,6 @@ static struct sgx_epc_page *__sgx_alloc_epc_page(struct sgx_platform *p)
 	} while (nid != nid_start && nid >= 0);
 
 	return ERR_PTR(-ENOMEM);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 bool sgx_should_reclaim(struct sgx_platform *p, unsigned long watermark)
@@ -177,10 +181,10 @@ struct sgx_epc_page *sgx_alloc_epc_page(struct sgx_platform *p, void *owner, boo
 			page = ERR_PTR(-ERESTARTSYS);
 			break;
 		}
-		t0 = now_ns();
+		t0 = sgx_now_ns();
 		sgx_reclaim_pages(p);
 		atomic_fetch_add(&p->stats.direct_reclaim_passes, 1);
-		atomic_fetch_add(&p->stats.direct_reclaim_ns, now_ns() - t0);
+		atomic_fetch_add(&p->stats.direct_reclaim_ns, sgx_now_ns() - t0);
 		sched_yield();
 	}
 
@@ -189,8 +193,8 @@ struct sgx_epc_page *sgx_alloc_epc_page(struct sgx_platform *p, void *owner, boo
 	return page;
 }
 
-/* The page must already be architecturally free (EREMOVE'd or EWB'd). */
-void sgx_free_epc_page(struct sgx_platform *p, struct sgx_epc_page *page)
+/* Onto the node's free (or poison) list; sanitization's way in, too. */
+static void __sgx_free_epc_page(struct sgx_platform *p, struct sgx_epc_page *page)
 {
 	struct sgx_numa_node *node = page_node(p, page);
 	bool counted;
@@ -210,6 +214,13 @@ void sgx_free_epc_page(struct sgx_platform *p, struct sgx_epc_page *page)
 
 	if (counted)
 		atomic_fetch_add(&p->sgx_nr_free_pages, 1);
+}
+
+/* The page must already be architecturally free (EREMOVE'd or EWB'd). */
+void sgx_free_epc_page(struct sgx_platform *p, struct sgx_epc_page *page)
+{
+	atomic_fetch_sub(&p->nr_used_pages, 1);
+	__sgx_free_epc_page(p, page);
 }
 
 void sgx_mark_page_reclaimable(struct sgx_platform *p, struct sgx_epc_page *page)
@@ -243,12 +254,17 @@ int sgx_unmark_page_reclaimable(struct sgx_platform *p, struct sgx_epc_page *pag
 
 void sgx_reclaim_direct(struct sgx_platform *p)
 {
-	if (sgx_should_reclaim(p, SGX_NR_LOW_PAGES)) {
-		uint64_t t0 = now_ns();
+	__sgx_reclaim_direct(p, false);
+}
 
-		sgx_reclaim_pages(p);
+void __sgx_reclaim_direct(struct sgx_platform *p, bool in_fault)
+{
+	if (sgx_should_reclaim(p, SGX_NR_LOW_PAGES)) {
+		uint64_t t0 = sgx_now_ns();
+
+		__sgx_reclaim_pages(p, in_fault);
 		atomic_fetch_add(&p->stats.direct_reclaim_passes, 1);
-		atomic_fetch_add(&p->stats.direct_reclaim_ns, now_ns() - t0);
+		atomic_fetch_add(&p->stats.direct_reclaim_ns, sgx_now_ns() - t0);
 	}
 }
 
@@ -337,7 +353,7 @@ static unsigned long __sgx_sanitize_pages(struct sgx_platform *p, struct list_he
 		ret = __eremove(p->cpu, sgx_get_epc_virt_addr(p, page));
 		if (!ret) {
 			list_del_init(&page->list);
-			sgx_free_epc_page(p, page);
+			__sgx_free_epc_page(p, page);
 		} else {
 			list_move_tail(&page->list, &dirty_again);
 			left_dirty++;
@@ -371,12 +387,14 @@ static void *ksgxd(void *arg)
 		bool stop;
 
 		pthread_mutex_lock(&p->ksgxd_lock);
-		while (!p->ksgxd_should_stop && !sgx_should_reclaim(p, SGX_NR_HIGH_PAGES))
+		while (!p->ksgxd_should_stop && !sgx_should_reclaim(p, SGX_NR_HIGH_PAGES) &&
+		       !atomic_load(&p->release_list))
 			pthread_cond_wait(&p->ksgxd_waitq, &p->ksgxd_lock);
 		stop = p->ksgxd_should_stop;
 		pthread_mutex_unlock(&p->ksgxd_lock);
 		if (stop)
 			break;
+		sgx_release_deferred(p);
 
 		if (sgx_should_reclaim(p, SGX_NR_HIGH_PAGES)) {
 			sgx_reclaim_pages(p);
@@ -468,6 +486,9 @@ static void platform_free(struct sgx_platform *p)
 	sgx_window_platform_fini(p);
 	if (p->own_cpu)
 		sgx_cpu_destroy(p->cpu);
+	sgx_pool_destroy(&p->encl_page_pool);
+	sgx_pool_destroy(&p->va_page_pool);
+	sgx_pool_destroy(&p->xa_node_pool);
 	free(p);
 }
 
@@ -485,6 +506,9 @@ int sgx_platform_create(const struct sgx_platform_config *c, struct sgx_platform
 		return -ENOMEM;
 	p->provision_fd = -1;
 	p->uffd = -1;
+	sgx_pool_init(&p->encl_page_pool, sizeof(struct sgx_encl_page));
+	sgx_pool_init(&p->va_page_pool, sizeof(struct sgx_va_page));
+	sgx_pool_init(&p->xa_node_pool, sgx_xa_node_size());
 	for (i = 0; i < SGX_MAX_EPC_SECTIONS; i++) {
 		INIT_LIST_HEAD(&p->sgx_numa_nodes[i].free_page_list);
 		INIT_LIST_HEAD(&p->sgx_numa_nodes[i].sgx_poison_page_list);
@@ -565,6 +589,7 @@ int sgx_platform_destroy(struct sgx_platform *p)
 {
 	if (!p)
 		return 0;
+	sgx_release_deferred(p);
 	if (atomic_load(&p->nr_encls))
 		return -EBUSY;
 	if (p->ksgxd_running) {

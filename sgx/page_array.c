@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "sgx/page_array.h"
+#include "sgx/pool.h"
 
 struct sgx_xa_node {
 	void *slots[SGX_XA_SLOTS];
@@ -23,6 +24,32 @@ void sgx_xa_init(struct sgx_xarray *xa)
 	xa->root = NULL;
 	xa->nr_entries = 0;
 	xa->nr_nodes = 0;
+	xa->pool = NULL;
+}
+
+size_t sgx_xa_node_size(void)
+{
+	return sizeof(struct sgx_xa_node);
+}
+
+void sgx_xa_set_pool(struct sgx_xarray *xa, struct sgx_pool *pool)
+{
+	xa->pool = pool;
+}
+
+static struct sgx_xa_node *xa_node_alloc(struct sgx_xarray *xa)
+{
+	if (xa->pool)
+		return sgx_pool_zalloc(xa->pool);
+	return calloc(1, sizeof(struct sgx_xa_node));
+}
+
+static void xa_node_free(struct sgx_xarray *xa, struct sgx_xa_node *node)
+{
+	if (xa->pool)
+		sgx_pool_free(xa->pool, node);
+	else
+		free(node);
 }
 
 void *sgx_xa_load(const struct sgx_xarray *xa, unsigned long index)
@@ -50,7 +77,7 @@ int sgx_xa_insert(struct sgx_xarray *xa, unsigned long index, void *entry)
 
 	for (level = 0; level < SGX_XA_HEIGHT; level++) {
 		if (!*slot) {
-			*slot = calloc(1, sizeof(**slot));
+			*slot = xa_node_alloc(xa);
 			if (!*slot)
 				goto nomem;
 			xa->nr_nodes++;
@@ -71,7 +98,7 @@ nomem:
 	/* Undo the empty nodes made on the way down, deepest first. */
 	while (created--) {
 		level--;
-		free(path[level]);
+		xa_node_free(xa, path[level]);
 		xa->nr_nodes--;
 		if (level == 0) {
 			xa->root = NULL;
@@ -111,7 +138,7 @@ void *sgx_xa_erase(struct sgx_xarray *xa, unsigned long index)
 	for (level = SGX_XA_HEIGHT - 1; level >= 0; level--) {
 		if (--path[level]->count > 0)
 			break;
-		free(path[level]);
+		xa_node_free(xa, path[level]);
 		xa->nr_nodes--;
 		if (level == 0)
 			xa->root = NULL;
@@ -164,21 +191,23 @@ void *sgx_xa_find(const struct sgx_xarray *xa, unsigned long *index, unsigned lo
 	return entry;
 }
 
-static void xa_free_node(struct sgx_xa_node *node, int level)
+static void xa_free_node(struct sgx_xarray *xa, struct sgx_xa_node *node, int level)
 {
 	unsigned int off;
 
 	if (level < SGX_XA_HEIGHT - 1) {
 		for (off = 0; off < SGX_XA_SLOTS; off++)
 			if (node->slots[off])
-				xa_free_node(node->slots[off], level + 1);
+				xa_free_node(xa, node->slots[off], level + 1);
 	}
-	free(node);
+	xa_node_free(xa, node);
 }
 
 void sgx_xa_destroy(struct sgx_xarray *xa)
 {
 	if (xa->root)
-		xa_free_node(xa->root, 0);
-	sgx_xa_init(xa);
+		xa_free_node(xa, xa->root, 0);
+	xa->root = NULL;
+	xa->nr_entries = 0;
+	xa->nr_nodes = 0;
 }

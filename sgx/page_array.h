@@ -20,14 +20,20 @@
 #define SGX_XA_MAX_INDEX	((1UL << (SGX_XA_BITS * SGX_XA_HEIGHT)) - 1)
 
 struct sgx_xa_node;
+struct sgx_pool;
 
 struct sgx_xarray {
 	struct sgx_xa_node *root;
 	unsigned long nr_entries;
 	unsigned long nr_nodes;
+	struct sgx_pool *pool;	/* where nodes come from (async-signal-safe), NULL: calloc */
 };
 
 void sgx_xa_init(struct sgx_xarray *xa);
+/* The size of one tree node, for a pool of them. */
+size_t sgx_xa_node_size(void);
+/* Take nodes from pool (see pool.h) instead of calloc, so that the fault path can insert. */
+void sgx_xa_set_pool(struct sgx_xarray *xa, struct sgx_pool *pool);
 /* The entry at index, or NULL. */
 void *sgx_xa_load(const struct sgx_xarray *xa, unsigned long index);
 /* 0, -EBUSY (an entry already sits at index), -EINVAL (NULL entry/index too big), -ENOMEM. */

@@ -116,6 +116,9 @@ enum sgx_fault_result {
 	SGX_FAULT_RETRY,	/* VM_FAULT_NOPAGE on -EBUSY: retry, it will fault again */
 	SGX_FAULT_SIGBUS,	/* deliver SIGBUS */
 	SGX_FAULT_NOT_MINE,	/* addr is in no window of this platform */
+	/* sgx_window_fixup_prot() only: */
+	SGX_FAULT_EPCM_VIOLATION,	/* the EPCM refuses the access: #PF with PF_SGX */
+	SGX_FAULT_VMA_VIOLATION,	/* the mapping refuses it: an ordinary #PF (SIGSEGV) */
 };
 
 /*
@@ -123,6 +126,29 @@ enum sgx_fault_result {
  * faulting thread (async-signal-safe, see fault.c).
  */
 enum sgx_fault_result sgx_vma_fault(struct sgx_platform *p, unsigned long addr, bool is_write);
+
+/*
+ * A protection fault (SIGSEGV, SEGV_ACCERR) at addr in a window, for an
+ * access of the given kind (write, instruction fetch, else read): window
+ * pages carry the mapping's protection narrowed to the page's EPCM
+ * permissions (TCS/TRIM pages: none), so the fault is either EPCM
+ * enforcement or a stale narrowing after the enclave widened its EPCM with
+ * EMODPE. This reads the real EPCM (loading the page if it was evicted
+ * meanwhile; augmenting a hole of an initialized SGX2 enclave):
+ *   SGX_FAULT_RESOLVED        the mapping and the EPCM allow it: the page was
+ *                             widened, retry the access;
+ *   SGX_FAULT_RETRY           transient (page being reclaimed): retry;
+ *   SGX_FAULT_EPCM_VIOLATION  the mapping allows it, the EPCM (type,
+ *                             permissions, PENDING/MODIFIED) does not:
+ *                             report #PF with PF_SGX to the enclave;
+ *   SGX_FAULT_VMA_VIOLATION   the mapping itself does not allow it;
+ *   SGX_FAULT_SIGBUS          no enclave page there (and none can be added);
+ *   SGX_FAULT_NOT_MINE        addr is in no window of this platform.
+ * Async-signal-safe like sgx_vma_fault(); takes win_lock, so it must not be
+ * called from inside sgx_mmap/sgx_munmap/sgx_mprotect.
+ */
+enum sgx_fault_result sgx_window_fixup_prot(struct sgx_platform *p, unsigned long addr,
+					    bool write, bool exec);
 
 /*
  * Install (once per process) a SIGBUS handler that resolves window faults
@@ -156,6 +182,8 @@ struct sgx_platform_stats {
 	uint64_t not_tracked_ipis;
 	uint64_t ewb_lost;
 	uint64_t fault_retries, fault_sigbus, punches;
+	uint64_t prot_fixups, epcm_violations;	/* sgx_window_fixup_prot() outcomes */
+	uint64_t peak_used_pages;	/* most EPC pages in use at once since create */
 	unsigned int nr_nodes;
 	struct sgx_node_stats node[8];
 };

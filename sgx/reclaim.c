@@ -18,14 +18,16 @@
  *      pin their enclaves (kref_get_unless_zero; a dying enclave's page is
  *      simply dropped and left to sgx_encl_release());
  *   2. age, and under encl->lock prepare the backing and set BEING_RECLAIMED;
- *   3. zap (write-protect in every window, see window.c) and EBLOCK;
+ *   3. zap (write-protect in every window, see window.c; adjacent pages of
+ *      one enclave in one call) and EBLOCK;
  *   4. under encl->lock EWB (ETRACK / IPI on SGX_NOT_TRACKED), and evict the
  *      SECS after the last child of an initialized enclave; free the frames.
- *      Consecutive pages of one enclave are written under one hold of its
- *      lock, and punched out of its memfd (hence out of every window) before
- *      the lock is dropped, adjacent pages in one fallocate() call: a fault
- *      that sees the page evicted (under encl->lock) must find the memfd
- *      page gone, or its UFFDIO_COPY would collide with the stale page.
+ *      Consecutive pages of one enclave are written one encl->lock hold
+ *      each and then punched out of its memfd (hence out of every window)
+ *      together, adjacent pages in one fallocate() call. Until the punch a
+ *      written page is 'punch_pending' and a load of it waits (-EBUSY): a
+ *      fault that sees the page evicted must find the memfd page gone, or
+ *      its UFFDIO_COPY would collide with the stale page.
  */
 #include <errno.h>
 
@@ -41,20 +43,62 @@ static bool sgx_reclaimer_age(struct sgx_epc_page *epc_page)
 	return !sgx_encl_test_and_clear_young(page);
 }
 
-static void sgx_reclaimer_block(struct sgx_platform *p, struct sgx_epc_page *epc_page)
+/* Sort a run of page addresses (n <= SGX_NR_TO_SCAN: insertion sort). */
+static void sort_addrs(unsigned long *addrs, unsigned int n)
 {
-	struct sgx_encl_page *page = epc_page->owner;
-	unsigned long addr = page->desc & SGX_ENCL_PAGE_ADDR_MASK;
-	struct sgx_encl *encl = page->encl;
-	int ret;
+	unsigned int i, j;
 
-	sgx_zap_enclave_ptes(encl, addr);
+	for (i = 1; i < n; i++) {
+		unsigned long a = addrs[i];
 
-	pthread_mutex_lock(&encl->lock);
-	ret = __eblock(p->cpu, sgx_get_epc_virt_addr(p, epc_page));
-	if (encls_failed(ret))
-		SGX_WARN("EBLOCK returned %d (%s)", ret, sgx_status_name(ret));
+		for (j = i; j > 0 && addrs[j - 1] > a; j--)
+			addrs[j] = addrs[j - 1];
+		addrs[j] = a;
+	}
+}
+
+/*
+ * Zap and EBLOCK chunk[i..] up to the first page of another enclave; returns
+ * the index after it. Adjacent pages are zapped with one call (window.c), and
+ * all of them are blocked under one hold of encl->lock.
+ */
+static int sgx_reclaimer_block(struct sgx_platform *p, struct sgx_epc_page **chunk, int i,
+			       int cnt)
+{
+	struct sgx_encl *encl = ((struct sgx_encl_page *)chunk[i]->owner)->encl;
+	unsigned long addrs[SGX_NR_TO_SCAN];
+	unsigned int na = 0, a, b;
+	int j;
+
+	for (j = i; j < cnt; j++) {
+		struct sgx_encl_page *page;
+
+		if (!chunk[j])
+			continue;
+		page = chunk[j]->owner;
+		if (page->encl != encl)
+			break;
+		addrs[na++] = page->desc & SGX_ENCL_PAGE_ADDR_MASK;
+	}
+	sort_addrs(addrs, na);
+	for (a = 0; a < na; a = b) {
+		for (b = a + 1; b < na && addrs[b] == addrs[b - 1] + SGX_PAGE_SIZE; b++)
+			;
+		sgx_zap_enclave_ptes_range(encl, addrs[a], b - a);
+	}
+
+	sgx_mutex_lock(&encl->lock);
+	for (a = (unsigned int)i; a < (unsigned int)j; a++) {
+		int ret;
+
+		if (!chunk[a])
+			continue;
+		ret = __eblock(p->cpu, sgx_get_epc_virt_addr(p, chunk[a]));
+		if (encls_failed(ret))
+			SGX_WARN("EBLOCK returned %d (%s)", ret, sgx_status_name(ret));
+	}
 	pthread_mutex_unlock(&encl->lock);
+	return j;
 }
 
 /* encl->lock held. */
@@ -90,18 +134,12 @@ out:
 	return;
 }
 
-/* Punch the written pages out of the memfd, adjacent ones together. encl->lock held. */
+/* Punch the written (punch_pending) pages out of the memfd, adjacent ones together. */
 static void sgx_reclaimer_punch(struct sgx_encl *encl, unsigned long *addrs, unsigned int n)
 {
 	unsigned int i, j;
 
-	for (i = 1; i < n; i++) {	/* insertion sort: n <= SGX_NR_TO_SCAN */
-		unsigned long a = addrs[i];
-
-		for (j = i; j > 0 && addrs[j - 1] > a; j--)
-			addrs[j] = addrs[j - 1];
-		addrs[j] = a;
-	}
+	sort_addrs(addrs, n);
 	for (i = 0; i < n; i = j) {
 		for (j = i + 1; j < n && addrs[j] == addrs[j - 1] + SGX_PAGE_SIZE; j++)
 			;
@@ -111,6 +149,20 @@ static void sgx_reclaimer_punch(struct sgx_encl *encl, unsigned long *addrs, uns
 }
 
 unsigned int sgx_reclaim_pages(struct sgx_platform *p)
+{
+	return __sgx_reclaim_pages(p, false);
+}
+
+/* The reclaimer's reference to an enclave goes; see __sgx_reclaim_direct(). */
+static void reclaimer_put(struct sgx_encl *encl, bool in_fault)
+{
+	if (in_fault)
+		sgx_encl_put_deferred(encl);
+	else
+		sgx_encl_put(encl);
+}
+
+unsigned int __sgx_reclaim_pages(struct sgx_platform *p, bool in_fault)
 {
 	struct sgx_epc_page *chunk[SGX_NR_TO_SCAN];
 	struct sgx_backing backing[SGX_NR_TO_SCAN];
@@ -147,7 +199,7 @@ unsigned int sgx_reclaim_pages(struct sgx_platform *p)
 		if (!sgx_reclaimer_age(epc_page))
 			goto skip;
 
-		pthread_mutex_lock(&encl->lock);
+		sgx_mutex_lock(&encl->lock);
 		ret = sgx_encl_alloc_backing(encl, sgx_encl_page_index(encl_page), &backing[i]);
 		if (ret) {
 			pthread_mutex_unlock(&encl->lock);
@@ -163,16 +215,19 @@ skip:
 		atomic_fetch_add(&p->nr_active, 1);
 		pthread_mutex_unlock(&p->sgx_reclaimer_lock);
 
-		sgx_encl_put(encl);
+		reclaimer_put(encl, in_fault);
 		chunk[i] = NULL;
 	}
 
-	for (i = 0; i < cnt; i++) {
+	for (i = 0; i < cnt;) {
 		if (chunk[i])
-			sgx_reclaimer_block(p, chunk[i]);
+			i = sgx_reclaimer_block(p, chunk, i, cnt);
+		else
+			i++;
 	}
 
 	for (i = 0; i < cnt;) {
+		struct sgx_encl_page *written_pages[SGX_NR_TO_SCAN];
 		unsigned long addrs[SGX_NR_TO_SCAN];
 		unsigned int na = 0;
 		struct sgx_encl *encl;
@@ -184,17 +239,44 @@ skip:
 		}
 		encl = ((struct sgx_encl_page *)chunk[i]->owner)->encl;
 
-		pthread_mutex_lock(&encl->lock);
+		/* Allocate EWB's backing pages before taking the lock faults take. */
+		for (j = i; j < cnt; j++) {
+			if (!chunk[j])
+				continue;
+			if (((struct sgx_encl_page *)chunk[j]->owner)->encl != encl)
+				break;
+			addrs[na++] = backing[j].page_index;
+		}
+		sgx_encl_prefault_backing(encl, addrs, na);
+		na = 0;
+
+		/*
+		 * One hold of encl->lock per EWB, so that faults on other pages
+		 * are not held up for a whole batch; the pages stay in the memfd
+		 * (write-protected) until the punch, and loads of them wait
+		 * meanwhile (punch_pending).
+		 */
 		for (j = i; j < cnt; j++) {
 			if (!chunk[j])
 				continue;
 			encl_page = chunk[j]->owner;
 			if (encl_page->encl != encl)
 				break;
+			written_pages[na] = encl_page;
 			addrs[na++] = encl_page->desc & SGX_ENCL_PAGE_ADDR_MASK;
+			sgx_mutex_lock(&encl->lock);
 			sgx_reclaimer_write(p, chunk[j], &backing[j]);
+			encl_page->punch_pending = true;
+			pthread_mutex_unlock(&encl->lock);
 		}
+		/*
+		 * No lock for the punch either: nothing can load a punch_pending
+		 * page, so nothing can put it back into the memfd meanwhile.
+		 */
 		sgx_reclaimer_punch(encl, addrs, na);
+		sgx_mutex_lock(&encl->lock);
+		for (k = 0; k < (int)na; k++)
+			written_pages[k]->punch_pending = false;
 		pthread_mutex_unlock(&encl->lock);
 
 		for (k = i; k < j; k++) {
@@ -206,7 +288,7 @@ skip:
 			epc_page->flags &= ~SGX_EPC_PAGE_RECLAIMER_TRACKED;
 			pthread_mutex_unlock(&p->sgx_reclaimer_lock);
 			sgx_free_epc_page(p, epc_page);
-			sgx_encl_put(encl);
+			reclaimer_put(encl, in_fault);
 			written++;
 		}
 		i = j;

@@ -16,6 +16,7 @@
 #include "cpu/cpu.h"
 #include "sgx/list.h"
 #include "sgx/platform.h"
+#include "sgx/pool.h"
 
 #define SGX_NR_TO_SCAN		16
 #define SGX_NR_LOW_PAGES	32
@@ -80,6 +81,8 @@ struct sgx_platform {
 	 * under a node lock (the Nov 2021 fix). Nothing else may write it.
 	 */
 	atomic_long sgx_nr_free_pages;
+	/* Pages handed out by sgx_alloc_epc_page() and not freed yet (stats: peak). */
+	atomic_long nr_used_pages;
 
 	/* Pages waiting for sanitization; private to ksgxd (no lock), as in the kernel. */
 	struct list_head sgx_dirty_page_list;
@@ -102,6 +105,9 @@ struct sgx_platform {
 	/* LEPUBKEYHASH MSR write + EINIT must not interleave (the kernel's preempt_disable). */
 	pthread_mutex_t einit_lock;
 
+	/* Enclaves whose last reference went in the fault path (a lock-free stack). */
+	_Atomic(struct sgx_encl *) release_list;
+
 	/* Every open enclave, for the leak check and the monitor. */
 	pthread_mutex_t encl_list_lock;
 	struct list_head encl_list;
@@ -112,6 +118,12 @@ struct sgx_platform {
 	pthread_key_t signal_pending_key;
 
 	int provision_fd;		/* the identity of /dev/sgx_provision */
+
+	/*
+	 * What the fault path allocates (EAUG: the page, its page-array nodes,
+	 * a VA page descriptor) comes from these, never from malloc (pool.h).
+	 */
+	struct sgx_pool encl_page_pool, va_page_pool, xa_node_pool;
 
 	/*
 	 * Enclave windows (window.c). 'uffd' is the platform's userfaultfd
@@ -135,6 +147,8 @@ struct sgx_platform {
 		atomic_ulong not_tracked_ipis;
 		atomic_ulong ewb_lost;
 		atomic_ulong fault_retries, fault_sigbus, punches;
+		atomic_ulong prot_fixups, epcm_violations;
+		atomic_ulong peak_used_pages;
 	} stats;
 };
 
@@ -159,6 +173,16 @@ void sgx_mark_page_reclaimable(struct sgx_platform *p, struct sgx_epc_page *page
 int sgx_unmark_page_reclaimable(struct sgx_platform *p, struct sgx_epc_page *page);
 bool sgx_should_reclaim(struct sgx_platform *p, unsigned long watermark);
 void sgx_reclaim_direct(struct sgx_platform *p);
+/*
+ * in_fault: called from the fault path (a signal handler), where an
+ * enclave whose last reference the reclaimer drops must not be released
+ * there and then (free, munmap): it is queued for ksgxd (or the next
+ * process-context entry point) instead, see sgx_encl_put_deferred().
+ */
+void __sgx_reclaim_direct(struct sgx_platform *p, bool in_fault);
+unsigned int __sgx_reclaim_pages(struct sgx_platform *p, bool in_fault);
+/* Release the enclaves queued by sgx_encl_put_deferred(). Process context. */
+void sgx_release_deferred(struct sgx_platform *p);
 /* One reclaim batch; returns the number of pages written back. */
 unsigned int sgx_reclaim_pages(struct sgx_platform *p);
 void sgx_wake_ksgxd(struct sgx_platform *p);

@@ -45,6 +45,9 @@ void sgx_platform_get_stats(struct sgx_platform *p, struct sgx_platform_stats *o
 	out->fault_retries = atomic_load(&p->stats.fault_retries);
 	out->fault_sigbus = atomic_load(&p->stats.fault_sigbus);
 	out->punches = atomic_load(&p->stats.punches);
+	out->prot_fixups = atomic_load(&p->stats.prot_fixups);
+	out->epcm_violations = atomic_load(&p->stats.epcm_violations);
+	out->peak_used_pages = atomic_load(&p->stats.peak_used_pages);
 }
 
 void sgx_encl_get_stats(struct sgx_encl *encl, struct sgx_encl_stats *out)
@@ -88,6 +91,8 @@ int sgx_platform_check_idle(struct sgx_platform *p, char *buf, unsigned long len
 	uint64_t j;
 
 #define IDLE_FAIL(...) do { if (buf && len) snprintf(buf, len, __VA_ARGS__); return -1; } while (0)
+	/* Enclaves whose last reference went in a fault handler are released now. */
+	sgx_release_deferred(p);
 	if (atomic_load(&p->nr_encls))
 		IDLE_FAIL("%ld enclaves still open", atomic_load(&p->nr_encls));
 	if (atomic_load(&p->nr_active))
@@ -96,6 +101,11 @@ int sgx_platform_check_idle(struct sgx_platform *p, char *buf, unsigned long len
 		IDLE_FAIL("pages left on the dirty list");
 	if (atomic_load(&p->stats.va_pages))
 		IDLE_FAIL("%lu VA pages left", atomic_load(&p->stats.va_pages));
+	if (p->encl_page_pool.nr_in_use || p->va_page_pool.nr_in_use ||
+	    p->xa_node_pool.nr_in_use)
+		IDLE_FAIL("pool objects left: %lu enclave pages, %lu VA pages, %lu xa nodes",
+			  p->encl_page_pool.nr_in_use, p->va_page_pool.nr_in_use,
+			  p->xa_node_pool.nr_in_use);
 
 	for (i = 0; i < p->nr_numa_nodes; i++) {
 		struct sgx_numa_node *node = &p->sgx_numa_nodes[i];

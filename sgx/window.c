@@ -17,13 +17,34 @@
  * and loaded back would still be write-protected in the mappings that had
  * it (two faults per reload of a written page). So the reclaimer drops the
  * markers right after the punch, one ioctl per window for a whole batched
- * run (sgx_encl_window_unzap(), encl->lock held: the pages are out of the
- * memfd, nothing can write them). Markers left by the other zaps
+ * run (sgx_encl_window_unzap(): the pages are out of the memfd and cannot
+ * be loaded back until the reclaimer clears punch_pending, so nothing can
+ * write them). Markers left by the other zaps
  * (MODIFY_TYPES, REMOVE_PAGES) are cleared by the fault path, in the faulting
  * mapping only, when a write faults on a page that is resident and not
  * being reclaimed (fault.c), under encl->lock, so that it cannot undo the
  * zap of a reclaimer that already chose the page (BEING_RECLAIMED is set
  * under encl->lock before the zap).
+ *
+ * Window protection.  Hardware lets enclave code reach a page only if both
+ * the page tables (the VMA's protection) and the EPCM (the page's type and
+ * R/W/X) allow the access, and reports an EPCM refusal as #PF with PF_SGX.
+ * Enclave code runs natively on the windows here, so each window page gets
+ * the intersection: the mapping's PROT_* narrowed to the EPCM permissions
+ * the manager knows of (encl_page->epcm_perm; a TCS or TRIM page gets none,
+ * a hole the mapping's own so that its fault can EAUG). It is narrowed
+ * eagerly, in every window, where the manager changes the EPCM: EADD/mmap
+ * (TCS pages), EAUG (RW, dropping a VMA's X), RESTRICT_PERMISSIONS (EMODPR),
+ * MODIFY_TYPES (TCS/TRIM: revoked), mprotect; REMOVE_PAGES gives the hole
+ * the mapping's protection back. It is widened lazily: EMODPE runs inside
+ * the enclave and widens the EPCM behind the manager's back, so the next
+ * access takes a protection fault (SIGSEGV) and the host asks
+ * sgx_window_fixup_prot() (fault.c), which reads the real EPCM: allowed ->
+ * widen and retry; refused -> a genuine EPCM violation (#PF | PF_SGX). The
+ * PENDING/MODIFIED states are not mirrored (an EAUG'd page is RW at once),
+ * only the type and the permissions. One window per page and address space:
+ * windows sit at the enclave's own linear addresses. Narrowing happens under
+ * win_lock (mmap_lock) and encl->lock, so it cannot race a widening fixup.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -227,7 +248,7 @@ void sgx_window_unprotect(struct sgx_window *w, unsigned long addr)
  * run, so that the page's next load costs one fault instead of two (a read
  * or write fault to load it, then a write-protect fault). The pages are not
  * in the memfd any more, so nothing can be written to them meanwhile.
- * encl->lock held.
+ * encl->lock held, or the pages punch_pending (nothing can load them).
  */
 void sgx_encl_window_unzap(struct sgx_encl *encl, unsigned long addr, unsigned long npages)
 {
@@ -252,19 +273,115 @@ void sgx_encl_window_unzap(struct sgx_encl *encl, unsigned long addr, unsigned l
 }
 
 /*
- * The zap before EBLOCK: write-protect the page in every mapping of every
- * address space on the enclave's list (see the top of this file).
+ * The zap before EBLOCK: write-protect [addr, addr + n pages) in every
+ * mapping of every address space on the enclave's list (see the top of this
+ * file). The reclaimer zaps a run of adjacent pages with one call per
+ * window: each call costs a TLB shootdown while another thread of the
+ * process runs, whatever the length of the run.
  */
-void sgx_zap_enclave_ptes(struct sgx_encl *encl, unsigned long addr)
+void sgx_zap_enclave_ptes_range(struct sgx_encl *encl, unsigned long addr, unsigned long npages)
 {
+	unsigned long end = addr + npages * SGX_PAGE_SIZE;
 	struct sgx_window *w;
 
 	pthread_rwlock_rdlock(&encl->srcu);
 	list_for_each_entry(w, &encl->windows, list) {
-		if (addr >= w->start && addr < w->end)
-			window_wp(w, addr, true);
+		struct uffdio_writeprotect wp;
+		unsigned long lo = w->start > addr ? w->start : addr;
+		unsigned long hi = w->end < end ? w->end : end;
+
+		if (lo >= hi)
+			continue;
+		wp = (struct uffdio_writeprotect){
+			.range = { .start = lo, .len = hi - lo },
+			.mode = UFFDIO_WRITEPROTECT_MODE_WP,
+		};
+		ioctl(w->uffd, UFFDIO_WRITEPROTECT, &wp);
 	}
 	pthread_rwlock_unlock(&encl->srcu);
+}
+
+void sgx_zap_enclave_ptes(struct sgx_encl *encl, unsigned long addr)
+{
+	sgx_zap_enclave_ptes_range(encl, addr & SGX_ENCL_PAGE_ADDR_MASK, 1);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Window protection (see the top of this file)
+ */
+
+int sgx_window_page_prot(struct sgx_window *w, struct sgx_encl_page *entry)
+{
+	int epcm = 0;
+
+	if (!entry)
+		return w->prot;
+	if (entry->type == SGX_PAGE_TYPE_REG) {
+		if (entry->epcm_perm & SGX_SECINFO_R)
+			epcm |= PROT_READ;
+		if (entry->epcm_perm & SGX_SECINFO_W)
+			epcm |= PROT_WRITE;
+		if (entry->epcm_perm & SGX_SECINFO_X)
+			epcm |= PROT_EXEC;
+	}
+	return w->prot & epcm;
+}
+
+int sgx_window_set_page_prot(struct sgx_window *w, unsigned long addr, int prot)
+{
+	addr &= SGX_ENCL_PAGE_ADDR_MASK;
+	if (addr < w->start || addr >= w->end)
+		return -EINVAL;
+	return mprotect((void *)addr, SGX_PAGE_SIZE, prot) ? -errno : 0;
+}
+
+/* One mprotect() per run of pages that want the same protection. */
+static void window_sync_prot(struct sgx_window *w, unsigned long lo, unsigned long hi)
+{
+	struct sgx_encl *encl = w->encl;
+	unsigned long addr, run = lo;
+	int run_prot = -1;
+
+	for (addr = lo; addr <= hi; addr += SGX_PAGE_SIZE) {
+		int prot = -1;
+
+		if (addr < hi)
+			prot = sgx_window_page_prot(w, sgx_xa_load(&encl->page_array,
+								   PFN_DOWN(addr)));
+		if (prot == run_prot)
+			continue;
+		if (run_prot >= 0)
+			mprotect((void *)run, addr - run, run_prot);
+		run = addr;
+		run_prot = prot;
+	}
+}
+
+void __sgx_encl_window_sync_prot(struct sgx_encl *encl, unsigned long start, unsigned long end)
+{
+	struct sgx_window *w;
+
+	/* Windows come and go only under win_lock, which the caller holds. */
+	list_for_each_entry(w, &encl->windows, list) {
+		unsigned long lo = w->start > start ? w->start : start;
+		unsigned long hi = w->end < end ? w->end : end;
+
+		if (lo < hi)
+			window_sync_prot(w, lo, hi);
+	}
+}
+
+void sgx_encl_window_sync_prot(struct sgx_encl *encl, unsigned long start, unsigned long end)
+{
+	struct sgx_platform *p = encl->platform;
+
+	if (!encl->view)
+		return;
+	pthread_mutex_lock(&p->win_lock);
+	pthread_mutex_lock(&encl->lock);
+	__sgx_encl_window_sync_prot(encl, start, end);
+	pthread_mutex_unlock(&encl->lock);
+	pthread_mutex_unlock(&p->win_lock);
 }
 
 void sgx_encl_file_put(struct sgx_encl *encl)
@@ -491,6 +608,10 @@ int sgx_mmap(struct sgx_encl *encl, unsigned long addr, unsigned long len, int p
 		ret = -ENOMEM;
 		goto err_unmap;
 	}
+	/* TCS pages, EAUG'd pages under PROT_EXEC...: narrower than the mapping. */
+	pthread_mutex_lock(&encl->lock);
+	__sgx_encl_window_sync_prot(encl, addr, end);
+	pthread_mutex_unlock(&encl->lock);
 	ret = 0;
 	goto out;
 err_unmap:
@@ -551,6 +672,13 @@ int sgx_mprotect(struct sgx_platform *p, unsigned long addr, unsigned long len, 
 		ret = mprotect((void *)addr, len, prot) ? -errno : 0;
 	if (!ret && n)
 		ret = windows_carve(p, addr, end, prot);
+	/* The real mprotect() gave every page 'prot': narrow again to the EPCM. */
+	n = windows_in(p, addr, end, ws, SGX_MAX_WINDOWS);
+	for (i = 0; i < n; i++) {
+		pthread_mutex_lock(&ws[i]->encl->lock);
+		__sgx_encl_window_sync_prot(ws[i]->encl, addr, end);
+		pthread_mutex_unlock(&ws[i]->encl->lock);
+	}
 	pthread_mutex_unlock(&p->win_lock);
 	free(ws);
 	return ret;

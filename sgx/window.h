@@ -69,12 +69,30 @@ void sgx_encl_window_destroy(struct sgx_encl *encl);
 int sgx_encl_window_install(struct sgx_encl *encl, struct sgx_encl_page *page);
 /* True if the page's frame is aliased to its memfd page (or there is no window). */
 bool sgx_encl_window_installed(struct sgx_encl *encl, struct sgx_encl_page *page);
-/* Remove [addr, addr + n pages) from the memfd, i.e. from every mapping. encl->lock held. */
+/*
+ * Remove [addr, addr + n pages) from the memfd, i.e. from every mapping.
+ * encl->lock held, or the pages cannot be loaded meanwhile (punch_pending).
+ */
 void sgx_encl_window_punch(struct sgx_encl *encl, unsigned long addr, unsigned long npages);
-/* Drop the zap's write protection of evicted pages in every window. encl->lock held. */
+/* Drop the zap's write protection of evicted pages in every window (same rule). */
 void sgx_encl_window_unzap(struct sgx_encl *encl, unsigned long addr, unsigned long npages);
 /* Clear write protection of one page of window w (stale marker after a reload). */
 void sgx_window_unprotect(struct sgx_window *w, unsigned long addr);
+/*
+ * Window protection (see "Window protection" in window.c). The protection
+ * the page at addr should have in window w: the mapping's, narrowed to what
+ * the EPCM allows (entry NULL: no page, the mapping's own). encl->lock held.
+ */
+int sgx_window_page_prot(struct sgx_window *w, struct sgx_encl_page *entry);
+/* mprotect() one page of window w (only ever inside w). 0 or -errno. */
+int sgx_window_set_page_prot(struct sgx_window *w, unsigned long addr, int prot);
+/*
+ * Give every window page in [start, end) the protection sgx_window_page_prot()
+ * says. win_lock and encl->lock held.
+ */
+void __sgx_encl_window_sync_prot(struct sgx_encl *encl, unsigned long start, unsigned long end);
+/* The same, taking win_lock then encl->lock itself (process context, no lock held). */
+void sgx_encl_window_sync_prot(struct sgx_encl *encl, unsigned long start, unsigned long end);
 /* The file reference of a mapping or the fd; the last one releases the enclave (driver.c). */
 void sgx_encl_file_put(struct sgx_encl *encl);
 void sgx_encl_file_release(struct sgx_encl *encl);

@@ -2,7 +2,6 @@
 /* EPC allocation, free, NUMA order, poison and the free-page accounting. */
 #include <errno.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -161,51 +160,16 @@ TEST(sgx_alloc_poison)
  * lost-update counter ksgxd would starve and the faults would spin on -EBUSY
  * forever; here the run completes and the count matches.
  */
-struct churn {
-	struct sgx_platform *p;
-	int node;
-	volatile int *stop;
-	long rounds;
-};
-
-static void *churn_thread(void *a)
-{
-	struct churn *c = a;
-	struct sgx_epc_page *held[8];
-	int i, n;
-
-	sgx_platform_set_current_node(c->p, c->node);
-	while (!*c->stop) {
-		for (n = 0; n < 8; n++) {
-			held[n] = sgx_alloc_epc_page(c->p, NULL, false);
-			if (IS_ERR(held[n]))
-				break;
-		}
-		for (i = 0; i < n; i++)
-			sgx_free_epc_page(c->p, held[i]);
-		c->rounds++;
-		sched_yield();
-	}
-	return NULL;
-}
-
 TEST_TIMEOUT(sgx_alloc_free_accounting_two_nodes, 60)
 {
 	struct sgx_platform *p = mgr_platform(256, 2, true, true);
-	struct sgx_enclave_modify_types mt;
 	struct sgx_platform_stats st;
-	struct churn c[2];
-	volatile int stop = 0;
-	pthread_t t[2];
+	struct mgr_churn churn;
 	struct mgr_encl e;
-	uint64_t i, npages = 300;	/* all the EPC of both nodes, and more */
-	int ret, k;
+	uint64_t i, count, npages = 300;	/* all the EPC of both nodes, and more */
 
 	REQUIRE(p);
-	for (k = 0; k < 2; k++) {
-		c[k] = (struct churn){ .p = p, .node = k, .stop = &stop };
-		pthread_create(&t[k], NULL, churn_thread, &c[k]);
-	}
+	REQUIRE_EQ(mgr_churn_start(&churn, p, 2), 0);
 	/* More pages than both nodes hold: ADD_PAGES runs direct reclaim meanwhile. */
 	REQUIRE_EQ(mgr_encl_build(&e, p, BASE, 1024 * 4096, npages + 1), 0);
 	/* Touch 1: read back (ELDU of the pages ADD_PAGES pushed out). */
@@ -217,19 +181,10 @@ TEST_TIMEOUT(sgx_alloc_free_accounting_two_nodes, 60)
 	for (i = 1; i <= npages; i++)
 		REQUIRE_EQ(mgr_check_page(&e, BASE + i * 4096, 1), 0);
 	for (i = 1; i <= npages; i++) {
-		do {
-			mt = (struct sgx_enclave_modify_types){ i * 4096, 4096,
-								SGX_PAGE_TYPE_TRIM, 0, 0 };
-			ret = (int)sgx_ioctl(e.encl, SGX_IOC_ENCLAVE_MODIFY_TYPES,
-					     (unsigned long)&mt);
-		} while (ret == -EAGAIN);
-		REQUIRE_EQ(ret, 0);
-		CHECK_EQ(mt.count, 4096);
+		REQUIRE_EQ(mgr_encl_trim_page(&e, i * 4096, &count), 0);
+		CHECK_EQ(count, 4096);
 	}
-	stop = 1;
-	for (k = 0; k < 2; k++)
-		pthread_join(t[k], NULL);
-	CHECK(c[0].rounds > 0 && c[1].rounds > 0);
+	CHECK(mgr_churn_stop(&churn));
 	/* Quiescent: the atomic count equals the lists. */
 	CHECK(sgx_platform_free_count_consistent(p));
 	sgx_platform_get_stats(p, &st);

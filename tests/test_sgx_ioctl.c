@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* The seven ioctls' error paths, from real calls: the kernel's errno and nothing changed. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -294,7 +295,7 @@ TEST(sgx_ioctl_init_provisionkey_needs_permission)
 
 struct busy_arg {
 	struct mgr_encl *e;
-	volatile int started, done;
+	atomic_int started, done;	/* flags between threads: atomics, not volatile */
 	long ret;
 };
 
@@ -302,7 +303,7 @@ static void *busy_thread(void *a)
 {
 	struct busy_arg *b = a;
 
-	b->started = 1;
+	atomic_store(&b->started, 1);
 	/*
 	 * A long ioctl: 400 measured pages (6400 EEXTENDs). The other thread's
 	 * ioctls may hold the enclave's ioctl bit at the moment this one starts:
@@ -311,7 +312,7 @@ static void *busy_thread(void *a)
 	do
 		b->ret = mgr_encl_add(b->e, 0, 400, RW, true, NULL);
 	while (b->ret == -EBUSY);
-	b->done = 1;
+	atomic_store(&b->done, 1);
 	return NULL;
 }
 
@@ -332,9 +333,9 @@ TEST(sgx_ioctl_concurrent_is_ebusy)
 		REQUIRE_EQ(mgr_encl_create(&e, p, BASE, 512 * 4096), 0);
 		b.e = &e;
 		pthread_create(&t, NULL, busy_thread, &b);
-		while (!b.started)
+		while (!atomic_load(&b.started))
 			sched_yield();
-		while (!b.done) {
+		while (!atomic_load(&b.done)) {
 			long r = sgx_ioctl(e.encl, SGX_IOC_ENCLAVE_CREATE, (unsigned long)&arg);
 
 			if (r == -EBUSY)

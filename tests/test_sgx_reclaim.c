@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* The reclaimer: EWB/ELDU round trips, SECS eviction, watermarks, races with release. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -165,7 +166,7 @@ TEST(sgx_reclaim_ksgxd_high_watermark)
 
 struct reclaimer_arg {
 	struct sgx_platform *p;
-	volatile int stop;
+	atomic_int stop;
 	unsigned long written;
 };
 
@@ -173,7 +174,7 @@ static void *reclaimer_thread(void *a)
 {
 	struct reclaimer_arg *r = a;
 
-	while (!r->stop)
+	while (!atomic_load(&r->stop))
 		r->written += sgx_reclaim_pages(r->p);
 	return NULL;
 }
@@ -198,7 +199,7 @@ TEST_TIMEOUT(sgx_reclaim_release_while_reclaiming, 60)
 		/* Released while the other thread isolates and writes its pages. */
 		mgr_encl_close(&e);
 	}
-	r.stop = 1;
+	atomic_store(&r.stop, 1);
 	pthread_join(t, NULL);
 	CHECK(r.written > 0);
 	CHECK_EQ(mgr_platform_finish(p), 0);

@@ -334,7 +334,8 @@ TEST_TIMEOUT(sgx_window_write_racing_eviction, 60)
 		struct sgx_platform_stats st;
 
 		sgx_platform_get_stats(p, &st);
-		fprintf(stderr, "ewb %lu eldu %lu faults %lu after %d passes active %lu lost %lu retries %lu resident %lu\n",
+		fprintf(stderr, "ewb %lu eldu %lu faults %lu after %d passes active %lu lost %lu "
+			"retries %lu resident %lu\n",
 			(unsigned long)es.ewb, (unsigned long)es.eldu, (unsigned long)es.faults, i,
 			st.active_pages, st.ewb_lost, st.fault_retries, es.resident_pages);
 	}

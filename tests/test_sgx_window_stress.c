@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -169,52 +168,18 @@ TEST_TIMEOUT(sgx_window_oversubscription_stress, 90)
  * is -EPERM for the first page and nothing may leak. With a lost-update
  * counter, ksgxd would starve and the faults would retry forever.
  */
-struct churn {
-	struct sgx_platform *p;
-	int node;
-	atomic_int *stop;
-	long rounds;
-};
-
-static void *churn_thread(void *a)
-{
-	struct churn *c = a;
-	struct sgx_epc_page *held[8];
-	int i, n;
-
-	sgx_platform_set_current_node(c->p, c->node);
-	while (!atomic_load(c->stop)) {
-		for (n = 0; n < 8; n++) {
-			held[n] = sgx_alloc_epc_page(c->p, NULL, false);
-			if (IS_ERR(held[n]))
-				break;
-		}
-		for (i = 0; i < n; i++)
-			sgx_free_epc_page(c->p, held[i]);
-		c->rounds++;
-		sched_yield();
-	}
-	return NULL;
-}
-
 TEST_TIMEOUT(sgx_window_free_accounting_two_nodes, 60)
 {
 	struct sgx_platform *p = mgr_window_platform(256, 2, true, true);
 	struct sgx_enclave_remove_pages rp;
-	struct sgx_enclave_modify_types mt;
 	struct sgx_platform_stats st;
-	atomic_int stop = 0;
-	struct churn c[2];
-	pthread_t t[2];
+	struct mgr_churn churn;
 	struct mgr_encl e;
 	uint64_t i, npages = 300;
-	int ret, k;
+	int ret;
 
 	REQUIRE(p);
-	for (k = 0; k < 2; k++) {
-		c[k] = (struct churn){ .p = p, .node = k, .stop = &stop };
-		pthread_create(&t[k], NULL, churn_thread, &c[k]);
-	}
+	REQUIRE_EQ(mgr_churn_start(&churn, p, 2), 0);
 	REQUIRE_EQ(mgr_encl_build(&e, p, 0x7c0000000000ULL, 512 * 4096, npages), 0);
 	REQUIRE_EQ(mgr_encl_map(&e, PROT_READ | PROT_WRITE), 0);
 	for (i = 0; i < npages; i++)
@@ -223,25 +188,15 @@ TEST_TIMEOUT(sgx_window_free_accounting_two_nodes, 60)
 		mgr_write_mem(&e, e.base + i * 4096, 1);
 	for (i = 0; i < npages; i++)
 		CHECK_EQ(mgr_check_mem(&e, e.base + i * 4096, 1), 0);
-	for (i = 0; i < npages; i++) {
-		do {
-			mt = (struct sgx_enclave_modify_types){ i * 4096, 4096,
-								SGX_PAGE_TYPE_TRIM, 0, 0 };
-			ret = (int)sgx_ioctl(e.encl, SGX_IOC_ENCLAVE_MODIFY_TYPES,
-					     (unsigned long)&mt);
-		} while (ret == -EAGAIN);
-		REQUIRE_EQ(ret, 0);
-	}
+	for (i = 0; i < npages; i++)
+		REQUIRE_EQ(mgr_encl_trim_page(&e, i * 4096, NULL), 0);
 	do {
 		rp = (struct sgx_enclave_remove_pages){ 0, npages * 4096, 0 };
 		ret = (int)sgx_ioctl(e.encl, SGX_IOC_ENCLAVE_REMOVE_PAGES, (unsigned long)&rp);
 	} while (ret == -EAGAIN);
 	CHECK_EQ(ret, -EPERM);
 	CHECK_EQ(rp.count, 0);
-	atomic_store(&stop, 1);
-	for (k = 0; k < 2; k++)
-		pthread_join(t[k], NULL);
-	CHECK(c[0].rounds > 0 && c[1].rounds > 0);
+	CHECK(mgr_churn_stop(&churn));
 	CHECK(sgx_platform_free_count_consistent(p));
 	sgx_platform_get_stats(p, &st);
 	CHECK(st.eldu >= npages / 2);

@@ -153,7 +153,7 @@ static int prot_of_perm(uint64_t perm)
 
 void *host_encl_epc(struct host_encl *he, uint64_t off)
 {
-	return cpu_encl_page(&he->encl, off & ~0xFFFULL);
+	return encl_page_epc(&he->encl, off & ~0xFFFULL);
 }
 
 /* What the EPCM lets enclave code do with the page, as PROT_* flags. */

@@ -72,7 +72,7 @@ struct he_op {
 struct host_encl {
 	struct sgx_cpu *cpu;
 	struct cpu_pool *pool;
-	struct cpu_encl encl;
+	struct built_encl encl;
 	uint64_t base;
 	int memfd;
 	uint8_t *view;			/* platform view: RW, the frames' aliases */

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include <time.h>
 
 #include "tests/util/cpu_encl.h"
+#include "sgx/sgx.h"
 #include "tests/util/mgr_util.h"
 
 struct sgx_platform *mgr_platform(uint64_t epc_pages, unsigned int nr_sections, bool ksgxd,
@@ -242,4 +244,73 @@ int mgr_check_mem(struct mgr_encl *e, uint64_t addr, uint64_t gen)
 void mgr_write_mem(struct mgr_encl *e, uint64_t addr, uint64_t gen)
 {
 	mgr_pattern((void *)(uintptr_t)addr, e->tag, addr, gen);
+}
+
+long mgr_encl_trim_page(struct mgr_encl *e, uint64_t offset, uint64_t *count)
+{
+	struct sgx_enclave_modify_types mt;
+	long ret;
+
+	do {
+		mt = (struct sgx_enclave_modify_types){ .offset = offset, .length = 4096,
+							.page_type = SGX_PAGE_TYPE_TRIM };
+		ret = sgx_ioctl(e->encl, SGX_IOC_ENCLAVE_MODIFY_TYPES, (unsigned long)&mt);
+	} while (ret == -EAGAIN);
+	if (count)
+		*count = mt.count;
+	return ret;
+}
+
+static void *churn_thread(void *arg)
+{
+	struct mgr_churn_thread *t = arg;
+	struct sgx_platform *p = t->churn->p;
+	struct sgx_epc_page *held[8];
+	int i, n;
+
+	sgx_platform_set_current_node(p, t->node);
+	while (!atomic_load(&t->churn->stop)) {
+		for (n = 0; n < 8; n++) {
+			held[n] = sgx_alloc_epc_page(p, NULL, false);
+			if (IS_ERR(held[n]))
+				break;
+		}
+		for (i = 0; i < n; i++)
+			sgx_free_epc_page(p, held[i]);
+		t->rounds++;
+		sched_yield();
+	}
+	return NULL;
+}
+
+int mgr_churn_start(struct mgr_churn *c, struct sgx_platform *p, unsigned int nr_nodes)
+{
+	memset(c, 0, sizeof(*c));
+	if (nr_nodes > MGR_CHURN_MAX_NODES)
+		return -1;
+	c->p = p;
+	atomic_init(&c->stop, 0);
+	for (unsigned int k = 0; k < nr_nodes; k++) {
+		c->t[k] = (struct mgr_churn_thread){ .churn = c, .node = (int)k };
+		if (pthread_create(&c->t[k].thread, NULL, churn_thread, &c->t[k])) {
+			mgr_churn_stop(c);
+			return -1;
+		}
+		c->nr_nodes = k + 1;
+	}
+	return 0;
+}
+
+bool mgr_churn_stop(struct mgr_churn *c)
+{
+	bool all_ran = true;
+
+	atomic_store(&c->stop, 1);
+	for (unsigned int k = 0; k < c->nr_nodes; k++) {
+		pthread_join(c->t[k].thread, NULL);
+		if (c->t[k].rounds <= 0)
+			all_ran = false;
+	}
+	c->nr_nodes = 0;
+	return all_ran;
 }

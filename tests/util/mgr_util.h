@@ -8,6 +8,8 @@
 #ifndef SGXEMU_TESTS_MGR_UTIL_H
 #define SGXEMU_TESTS_MGR_UTIL_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -61,6 +63,39 @@ long mgr_encl_unmap(struct mgr_encl *e);
 int mgr_check_mem(struct mgr_encl *e, uint64_t addr, uint64_t gen);
 /* Write generation gen of the page at addr natively through the window. */
 void mgr_write_mem(struct mgr_encl *e, uint64_t addr, uint64_t gen);
+
+/*
+ * MODIFY_TYPES of the one page at 'offset' to TRIM, retried while the manager
+ * says -EAGAIN. Returns the ioctl's final result; *count (optional) gets the
+ * bytes it reports done.
+ */
+long mgr_encl_trim_page(struct mgr_encl *e, uint64_t offset, uint64_t *count);
+
+/*
+ * The background of the Nov 2021 free-page accounting scenario: one thread
+ * per NUMA node, each allocating up to 8 EPC pages on its node (without
+ * reclaim) and freeing them again, round after round, so that the global
+ * free count is updated from several nodes at once while the test runs.
+ */
+#define MGR_CHURN_MAX_NODES	4
+struct mgr_churn_thread {
+	struct mgr_churn *churn;
+	int node;
+	long rounds;			/* completed alloc/free rounds */
+	pthread_t thread;
+};
+
+struct mgr_churn {
+	struct sgx_platform *p;
+	unsigned int nr_nodes;
+	atomic_int stop;
+	struct mgr_churn_thread t[MGR_CHURN_MAX_NODES];
+};
+
+/* Start one churn thread on each of nodes 0..nr_nodes-1. 0 or -1 (none left running). */
+int mgr_churn_start(struct mgr_churn *c, struct sgx_platform *p, unsigned int nr_nodes);
+/* Stop and join them; true if every thread completed at least one round. */
+bool mgr_churn_stop(struct mgr_churn *c);
 
 /* Number of EPC pages in use = total - free - poisoned. */
 uint64_t mgr_used_pages(struct sgx_platform *p);
