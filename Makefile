@@ -109,3 +109,43 @@ clean:
 	rm -rf build build-asan build-tsan build-fuzz
 
 -include $(shell find $(O)/obj $(FUZZ_O)/obj -name '*.d' 2>/dev/null)
+
+# sgxemu's own example SGX program (examples/): an enclave built freestanding
+# with its own linker script, embedded into an untrusted host program that
+# needs only libc and libcrypto. Neither half is built with sanitizers: the
+# program plays the part of an unmodified SGX program, run under the preload
+# shim, and the enclave has no runtime to host them.
+EXAMPLES      := $(O)/examples/bigheap
+EXAMPLE_ENCL  := $(O)/examples/bigheap_encl.elf
+EXAMPLE_HOST_SRCS := $(sort $(wildcard examples/*.c examples/*.S))
+EXAMPLE_HOST_OBJS := $(patsubst examples/%,$(O)/examples/obj/%.o,$(EXAMPLE_HOST_SRCS))
+EXAMPLE_ENCL_SRCS := $(sort $(wildcard examples/enclave/*.c examples/enclave/*.S))
+EXAMPLE_CFLAGS := -std=gnu11 -O2 -g -pthread $(WARN) -Iinclude -I. -D_GNU_SOURCE
+ENCL_CFLAGS   := -std=gnu11 -O2 $(WARN) -I. -ffreestanding -fPIC -fno-stack-protector \
+                 -fno-builtin -mgeneral-regs-only -mno-red-zone \
+                 -fno-asynchronous-unwind-tables -fno-jump-tables
+ENCL_LDFLAGS  := -static -nostdlib -nostartfiles -Wl,-T,examples/enclave/bigheap.lds \
+                 -Wl,--build-id=none
+
+all: $(EXAMPLES)
+# The tests run the example under the shim.
+$(TESTS): | $(EXAMPLES)
+
+$(EXAMPLE_ENCL): $(EXAMPLE_ENCL_SRCS) examples/enclave/bigheap.lds examples/bigheap_abi.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ENCL_CFLAGS) $(ENCL_LDFLAGS) -o $@ $(EXAMPLE_ENCL_SRCS)
+
+$(O)/examples/obj/%.c.o: examples/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(EXAMPLE_CFLAGS) -MMD -MP -c $< -o $@
+
+$(O)/examples/obj/%.S.o: examples/%.S
+	@mkdir -p $(dir $@)
+	$(CC) $(EXAMPLE_CFLAGS) -DBIGHEAP_ENCL_ELF='"$(EXAMPLE_ENCL)"' -MMD -MP -c $< -o $@
+
+$(O)/examples/obj/bigheap_blob.S.o: $(EXAMPLE_ENCL)
+
+$(EXAMPLES): $(EXAMPLE_HOST_OBJS)
+	$(CC) -pthread -o $@ $^ -lcrypto
+
+-include $(wildcard $(O)/examples/obj/*.d)

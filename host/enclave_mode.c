@@ -87,6 +87,16 @@ static struct host_thread *thread_block(struct enclave_mode *em)
 	return pthread_getspecific(em->key);
 }
 
+/*
+ * The kernel's sigaltstack, never the libc symbol: the preload shim
+ * interposes sigaltstack() to show the program its own stack instead of
+ * enclave mode's, which must not fool enclave mode itself.
+ */
+static int sys_sigaltstack(const stack_t *ss, stack_t *old)
+{
+	return (int)syscall(SYS_sigaltstack, ss, old);
+}
+
 static void thread_free(struct enclave_mode *em, struct host_thread *t)
 {
 	stack_t *prev = (stack_t *)(t + 1);
@@ -98,13 +108,13 @@ static void thread_free(struct enclave_mode *em, struct host_thread *t)
 		sgx_lp_destroy(t->lp);
 	}
 	/* Give the thread back the alternate stack it had (ASan's, the program's). */
-	if (!sigaltstack(NULL, &cur) && cur.ss_sp == (uint8_t *)t + HOST_THREAD_HDR) {
+	if (!sys_sigaltstack(NULL, &cur) && cur.ss_sp == (uint8_t *)t + HOST_THREAD_HDR) {
 		if (prev->ss_flags & SS_DISABLE) {
 			stack_t off = { .ss_flags = SS_DISABLE };
 
-			sigaltstack(&off, NULL);
+			sys_sigaltstack(&off, NULL);
 		} else {
-			sigaltstack(prev, NULL);
+			sys_sigaltstack(prev, NULL);
 		}
 	}
 	t->magic = 0;
@@ -176,8 +186,8 @@ static struct host_thread *thread_create(struct enclave_mode *em, ucontext_t *uc
 		*prev = uc->uc_stack;
 		prev->ss_flags &= ~SS_ONSTACK;
 		uc->uc_stack = ss;
-		t->altstack_installed = !sigaltstack(&ss, NULL);
-	} else if (sigaltstack(&ss, prev)) {
+		t->altstack_installed = !sys_sigaltstack(&ss, NULL);
+	} else if (sys_sigaltstack(&ss, prev)) {
 		/* EPERM: the thread runs on the program's alternate stack now. */
 		sgx_lp_destroy(t->lp);
 		munmap(block, HOST_THREAD_SIZE);
@@ -220,7 +230,7 @@ void sgxemu_enclave_thread_prepare(void)
 		stack_t ss = { .ss_sp = (uint8_t *)t + HOST_THREAD_HDR,
 			       .ss_size = HOST_ALTSTACK_SIZE };
 
-		t->altstack_installed = !sigaltstack(&ss, NULL);
+		t->altstack_installed = !sys_sigaltstack(&ss, NULL);
 	}
 }
 
@@ -477,6 +487,12 @@ static void deliver_exception(struct enclave_mode *em, struct host_thread *t, uc
 {
 	if (!do_aex(em, t, uc, b, r, exc))
 		fatal("sgxemu: AEX impossible (SSA frame or TCS lost while inside)\n");
+	/* Outside the enclave now: a fixup that may wait for the reclaimer. */
+	if (exc->vector == X86_TRAP_PF && em->ops.fixup_after_aex &&
+	    em->ops.fixup_after_aex(em->ops.arg, exc->addr, exc->error_code)) {
+		t->nr_fixups++;
+		return;		/* at the AEP: ERESUME retries the access */
+	}
 	if (r->rip == (uint64_t)(uintptr_t)sgxemu_vsgx_enclu)
 		vdso_fixup(uc, exc);
 	else

@@ -56,6 +56,16 @@ struct enclave_mode_ops {
 	 * the faulting thread's signal handler: async-signal-safe code only.
 	 */
 	bool (*fixup)(void *arg, uint64_t addr, uint32_t error_code);
+	/*
+	 * Optional (added for the preload shim): a #PF inside the enclave that
+	 * 'fixup' declined, after the AEX, i.e. outside the enclave as the
+	 * kernel's #PF handler runs. It may block (the EPC manager's fault
+	 * path waits for encl->lock, whose holder may be a reclaimer waiting
+	 * for this LP to leave the enclave: ETRACK). true: resolved, the
+	 * thread resumes at the AEP, whose ERESUME retries the access; false:
+	 * the exception is delivered (vDSO fixup or signal). Signal context.
+	 */
+	bool (*fixup_after_aex)(void *arg, uint64_t addr, uint32_t error_code);
 	void *arg;
 };
 

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # setup.sh - the two set-up commands of the README, on a fresh Debian 12:
 #
-#   ./scripts/setup.sh showcase   install dependencies, build, run the showcase
+#   ./scripts/setup.sh showcase   install dependencies, build, run the showcase: the
+#                                 CPU-level walk-through, then sgxemu's example
+#                                 SGX program (an enclave with a 48 MiB heap on a
+#                                 16 MiB EPC) under `sgxemu run --stats`
 #   ./scripts/setup.sh test       install dependencies, build everything (normal,
 #                                 ASan+UBSan, libFuzzer targets, Linux's SGX
 #                                 selftests), run every test suite
@@ -35,6 +38,8 @@ showcase)
 	step "installing dependencies"
 	./scripts/install-deps.sh
 	build
+	# From the repository root: the showcase finds sgxemu and
+	# examples/bigheap next to itself in build/.
 	step "build/sgxemu showcase"
 	exec build/sgxemu showcase
 	;;
