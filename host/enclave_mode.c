@@ -214,6 +214,13 @@ struct sgx_lp *enclave_mode_thread_lp(struct enclave_mode *em)
 	return t ? t->lp : NULL;
 }
 
+struct host_thread *sgxemu_thread_block(void)
+{
+	struct enclave_mode *em = __atomic_load_n(&installed_em, __ATOMIC_ACQUIRE);
+
+	return em ? thread_block(em) : NULL;
+}
+
 void sgxemu_enclave_thread_prepare(void)
 {
 	struct enclave_mode *em = __atomic_load_n(&installed_em, __ATOMIC_ACQUIRE);

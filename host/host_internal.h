@@ -112,6 +112,12 @@ _Static_assert(offsetof(ucontext_t, uc_stack.ss_size) == UC_STACK_SIZE, "UC_STAC
 
 /* signal_entry.S: the sa_sigaction of every signal enclave mode catches. */
 void sgxemu_signal_entry(int sig, siginfo_t *info, void *uc);
+/*
+ * The calling thread's block under the installed enclave mode, or NULL
+ * (none installed, no block, or its key already destroyed at thread exit).
+ * Normal context only (thread-specific data).
+ */
+struct host_thread *sgxemu_thread_block(void);
 /* enclave_mode.c: what the stub calls, with FS/GS base already the host's. */
 void sgxemu_signal_handler(int sig, siginfo_t *info, void *uc, struct host_sig_bases *b);
 

@@ -308,13 +308,14 @@ int sigaltstack(const stack_t *ss, stack_t *old)
 	struct host_thread *t;
 	stack_t cur, *prev;
 
+	/*
+	 * Ours only if it is this thread's block: never guess from the
+	 * address (another stack, ASan's, may have the same alignment).
+	 */
 	if (!s || shim_inside() || syscall(SYS_sigaltstack, NULL, &cur) ||
-	    (cur.ss_flags & SS_DISABLE) ||
-	    ((uintptr_t)cur.ss_sp & (HOST_THREAD_SIZE - 1)) != HOST_THREAD_HDR ||
-	    ((struct host_thread *)((uint8_t *)cur.ss_sp - HOST_THREAD_HDR))->magic !=
-	    HOST_THREAD_MAGIC)
+	    (cur.ss_flags & SS_DISABLE) || !(t = sgxemu_thread_block()) ||
+	    cur.ss_sp != (uint8_t *)t + HOST_THREAD_HDR || t->magic != HOST_THREAD_MAGIC)
 		return (int)syscall(SYS_sigaltstack, ss, old);
-	t = (struct host_thread *)((uint8_t *)cur.ss_sp - HOST_THREAD_HDR);
 	prev = (stack_t *)(t + 1);
 	if (ss) {
 		if (cur.ss_flags & SS_ONSTACK) {
