@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -462,9 +463,16 @@ static void *race_thread(void *arg)
 	struct sgx_exception exc;
 	struct sgx_regs r;
 
-	for (int i = 0; i < 20000; i++) {
-		if (efx_eenter(rc->fx, rc->lp, OFF_TCS1, &r, &exc))
+	/*
+	 * The other LP holds the TCS most of the time: on a busy machine one
+	 * thread's 20000 tries can all fall inside the other's turns, so go on
+	 * (yielding) until this one has entered too.
+	 */
+	for (int i = 0; i < 20000 || (!rc->entered && i < 2000000); i++) {
+		if (efx_eenter(rc->fx, rc->lp, OFF_TCS1, &r, &exc)) {
+			sched_yield();
 			continue;
+		}
 		int n = __atomic_add_fetch(rc->inside, 1, __ATOMIC_SEQ_CST);
 
 		if (n > rc->max_seen)
