@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -27,6 +28,17 @@
 #include "host/host_internal.h"
 
 #define ENCLU_LEN	3
+#define SYSCALL_LEN	2	/* syscall (0f 05), sysenter (0f 34), int $0x80 (cd 80) */
+
+/* linux/prctl.h and asm-generic/siginfo.h, for older headers. */
+#ifndef PR_SET_SYSCALL_USER_DISPATCH
+#define PR_SET_SYSCALL_USER_DISPATCH	59
+#define PR_SYS_DISPATCH_OFF		0
+#define PR_SYS_DISPATCH_ON		1
+#endif
+#ifndef SYS_USER_DISPATCH
+#define SYS_USER_DISPATCH		2
+#endif
 #define SIG_BIT(sig)	(1ULL << ((sig) - 1))
 #define MAX_SIG		64
 
@@ -42,6 +54,7 @@ struct enclave_mode {
 	uint64_t owned;				/* signals whose handler is ours */
 	uint64_t caught;			/* program signals wrapped for enclave mode */
 	struct sigaction old[MAX_SIG + 1];	/* the dispositions we replaced */
+	uint64_t restorer;			/* libc's rt_sigreturn stub (our handlers') */
 };
 
 /*
@@ -107,6 +120,9 @@ static void thread_free(struct enclave_mode *em, struct host_thread *t)
 			__atomic_store_n(&em->by_lp[sgx_lp_id(t->lp)], NULL, __ATOMIC_RELEASE);
 		sgx_lp_destroy(t->lp);
 	}
+	/* The kernel reads the selector in the block at every syscall: off first. */
+	if (t->dispatch_on)
+		prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0, 0, 0);
 	/* Give the thread back the alternate stack it had (ASan's, the program's). */
 	if (!sys_sigaltstack(NULL, &cur) && cur.ss_sp == (uint8_t *)t + HOST_THREAD_HDR) {
 		if (prev->ss_flags & SS_DISABLE) {
@@ -195,6 +211,18 @@ static struct host_thread *thread_create(struct enclave_mode *em, ucontext_t *uc
 	} else {
 		t->altstack_installed = 1;
 	}
+	/*
+	 * Syscall user dispatch (Linux 5.11+): while the selector says BLOCK
+	 * (the thread runs enclave code), a syscall from anywhere but the
+	 * restorer is SIGSYS, which enclave mode turns into the #UD that
+	 * SYSCALL raises in enclave mode on hardware. Without it (older
+	 * kernels), a syscall from enclave code just runs.
+	 */
+	t->selector = HOST_SYSCALL_ALLOW;
+	if (em->restorer &&
+	    !prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON, em->restorer, 16,
+		   &t->selector))
+		t->dispatch_on = 1;
 	t->magic = HOST_THREAD_MAGIC;
 	pthread_setspecific(em->key, t);
 	if (sgx_lp_id(t->lp) < em->max_lps)
@@ -603,6 +631,28 @@ static void native_exception(struct enclave_mode *em, struct host_thread *t, int
 	enclave_exception(em, t, uc, b, &r, &exc);
 }
 
+/*
+ * SIGSYS from syscall user dispatch: RIP is after the syscall instruction,
+ * RAX the syscall number again. From enclave code it is the #UD the
+ * instruction raises in enclave mode (RCX and R11 already hold what
+ * SYSCALL put there, which hardware would not have done). From host code
+ * it is a syscall made while the selector still said BLOCK (code run
+ * before this handler could switch it): run it again.
+ */
+static void handle_dispatched_syscall(struct enclave_mode *em, struct host_thread *t,
+				      ucontext_t *uc, struct host_sig_bases *b)
+{
+	uint64_t at = (uint64_t)uc->uc_mcontext.gregs[REG_RIP] - SYSCALL_LEN;
+	struct sgx_exception exc = { .vector = X86_TRAP_UD };
+	struct sgx_regs r;
+
+	uc->uc_mcontext.gregs[REG_RIP] = (greg_t)at;
+	if (!in_enclave_code(t, at))
+		return;
+	regs_from_uc(&r, uc, b);
+	deliver_exception(em, t, uc, b, &r, &exc);
+}
+
 static void handle_kick(struct enclave_mode *em, struct host_thread *t, ucontext_t *uc,
 			struct host_sig_bases *b)
 {
@@ -635,7 +685,7 @@ void sgxemu_signal_handler(int sig, siginfo_t *info, void *ucv, struct host_sig_
 	ucontext_t *uc = ucv;
 	int saved_errno = errno;
 	uint64_t cur_fs, cur_gs;
-	struct host_thread *t;
+	struct host_thread *t = NULL;
 	bool fsgsbase = em ? em->use_fsgsbase : enclave_mode_have_fsgsbase();
 	uint64_t rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
 
@@ -660,6 +710,13 @@ void sgxemu_signal_handler(int sig, siginfo_t *info, void *ucv, struct host_sig_
 		handle_kick(em, t, uc, b);
 		goto out;
 	}
+	if (sig == SIGSYS) {
+		if (info->si_code == SYS_USER_DISPATCH && t && t->dispatch_on)
+			handle_dispatched_syscall(em, t, uc, b);
+		else
+			chain(em, sig, info, uc, false);	/* seccomp's: the program's */
+		goto out;
+	}
 	if (sig == SIGILL || sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE) {
 		if (enclu_at(sig, info, uc)) {
 			if (!t)
@@ -680,6 +737,12 @@ void sgxemu_signal_handler(int sig, siginfo_t *info, void *ucv, struct host_sig_
 	if (em->caught & SIG_BIT(sig))
 		handle_program_signal(em, t, sig, info, uc, b);
 out:
+	/* Back into enclave code: its syscalls must fault (stub step 5). */
+	if (em && t && t->dispatch_on) {
+		b->thread = t;
+		b->selector_out = in_enclave_code(t, (uint64_t)uc->uc_mcontext.gregs[REG_RIP]) ?
+				  HOST_SYSCALL_BLOCK : HOST_SYSCALL_ALLOW;
+	}
 	b->write_out = HSB_WRITE_NONE;
 	if (b->fs != cur_fs || b->gs != cur_gs)
 		b->write_out = fsgsbase ? HSB_WRITE_FSGSBASE : HSB_WRITE_SYSCALL;
@@ -747,6 +810,20 @@ static int take_signal(struct enclave_mode *em, int sig)
 	return 0;
 }
 
+/*
+ * The restorer libc gave our handlers (its rt_sigreturn stub), read back
+ * from the kernel: syscall user dispatch always allows that range, so the
+ * return into enclave code can happen with the selector already BLOCK.
+ */
+static uint64_t handler_restorer(int sig)
+{
+	struct { uint64_t handler, flags, restorer, mask; } ksa;
+
+	if (syscall(SYS_rt_sigaction, sig, NULL, &ksa, 8))
+		return 0;
+	return (ksa.flags & 0x04000000 /* SA_RESTORER */) ? ksa.restorer : 0;
+}
+
 int enclave_mode_install(struct enclave_mode *em)
 {
 	static const int faults[] = { SIGILL, SIGSEGV, SIGBUS, SIGFPE };
@@ -768,6 +845,11 @@ int enclave_mode_install(struct enclave_mode *em)
 	if (ret)
 		goto fail;
 	em->owned |= SIG_BIT(em->kick_sig);
+	ret = take_signal(em, SIGSYS);
+	if (ret)
+		goto fail;
+	em->owned |= SIG_BIT(SIGSYS);
+	em->restorer = handler_restorer(SIGILL);
 	em->installed = true;
 	return 0;
 fail:

@@ -27,6 +27,7 @@
 #define HT_HOST_FSBASE		8
 #define HT_HOST_GSBASE		16
 #define HT_USE_FSGSBASE		24
+#define HT_SELECTOR		25
 
 /* struct host_sig_bases (the stub's frame) offsets. */
 #define HSB_FS			0
@@ -34,7 +35,12 @@
 #define HSB_THREAD		16
 #define HSB_HAVE_IN		24
 #define HSB_WRITE_OUT		28
-#define HSB_SIZE		32
+#define HSB_SELECTOR_OUT	32
+#define HSB_SIZE		40
+
+/* The syscall user dispatch selector (linux/prctl.h's SYSCALL_DISPATCH_FILTER_*). */
+#define HOST_SYSCALL_ALLOW	0
+#define HOST_SYSCALL_BLOCK	1
 
 /* How the stub writes FS/GS base back (HSB_WRITE_OUT). */
 #define HSB_WRITE_NONE		0
@@ -77,7 +83,16 @@ struct host_thread {
 	uint64_t host_fsbase;		/* the thread's own FS base (its TLS) */
 	uint64_t host_gsbase;
 	uint8_t use_fsgsbase;		/* 1: wrfsbase, 0: arch_prctl */
-	uint8_t pad[7];
+	/*
+	 * The thread's syscall user dispatch selector: BLOCK exactly while the
+	 * thread runs enclave code, so a SYSCALL there is SIGSYS (the #UD of
+	 * hardware). The stub sets ALLOW before any syscall of its own and
+	 * writes selector_out last, just before the restorer's rt_sigreturn
+	 * (which the dispatch range always allows).
+	 */
+	volatile uint8_t selector;
+	uint8_t dispatch_on;		/* PR_SET_SYSCALL_USER_DISPATCH is on */
+	uint8_t pad[5];
 	struct enclave_mode *em;
 	struct sgx_lp *lp;
 	pid_t tid;
@@ -95,12 +110,17 @@ struct host_sig_bases {
 	struct host_thread *thread;	/* NULL: not on a thread block's alternate stack */
 	uint32_t have_in;		/* the stub read fs/gs and switched to the host's */
 	uint32_t write_out;		/* HSB_WRITE_*: the stub writes fs/gs before returning */
+	uint32_t selector_out;		/* HOST_SYSCALL_*: the selector to return with */
+	uint32_t pad;
 };
 
 _Static_assert(offsetof(struct host_thread, magic) == HT_MAGIC, "HT_MAGIC");
 _Static_assert(offsetof(struct host_thread, host_fsbase) == HT_HOST_FSBASE, "HT_HOST_FSBASE");
 _Static_assert(offsetof(struct host_thread, host_gsbase) == HT_HOST_GSBASE, "HT_HOST_GSBASE");
 _Static_assert(offsetof(struct host_thread, use_fsgsbase) == HT_USE_FSGSBASE, "HT_USE_FSGSBASE");
+_Static_assert(offsetof(struct host_thread, selector) == HT_SELECTOR, "HT_SELECTOR");
+_Static_assert(offsetof(struct host_sig_bases, selector_out) == HSB_SELECTOR_OUT,
+	       "HSB_SELECTOR_OUT");
 _Static_assert(offsetof(struct host_sig_bases, fs) == HSB_FS, "HSB_FS");
 _Static_assert(offsetof(struct host_sig_bases, gs) == HSB_GS, "HSB_GS");
 _Static_assert(offsetof(struct host_sig_bases, thread) == HSB_THREAD, "HSB_THREAD");

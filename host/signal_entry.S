@@ -14,6 +14,9 @@
  *  2. save the interrupted FS/GS base in a struct host_sig_bases on this
  *     stack and load the thread's own (wrfsbase/wrgsbase when the kernel
  *     enables FSGSBASE for user space, else arch_prctl);
+ *     Before that, the thread's syscall user dispatch selector goes to
+ *     ALLOW: it is BLOCK while enclave code runs (a SYSCALL there must
+ *     fault), and this stub's own syscalls must not;
  *  3. call sgxemu_signal_handler(sig, info, uc, bases);
  *  4. load the FS/GS base the (possibly rewritten) context must run with,
  *     as bases->write_out says: Linux's rt_sigreturn does not restore the FS
@@ -57,6 +60,7 @@ sgxemu_signal_entry:
 	movq	$0, HSB_THREAD(%r15)
 	movl	$0, HSB_HAVE_IN(%r15)
 	movl	$HSB_WRITE_NONE, HSB_WRITE_OUT(%r15)
+	movl	$HOST_SYSCALL_ALLOW, HSB_SELECTOR_OUT(%r15)
 
 	/* 1. Our alternate stack? */
 	mov	UC_STACK_SP(%r14), %rbx
@@ -75,6 +79,7 @@ sgxemu_signal_entry:
 	cmp	%rax, HT_MAGIC(%rbx)
 	jne	.Lcall
 	mov	%rbx, HSB_THREAD(%r15)
+	movb	$HOST_SYSCALL_ALLOW, HT_SELECTOR(%rbx)
 
 	/* 2. Save the interrupted bases, load the thread's own. */
 	cmpb	$0, HT_USE_FSGSBASE(%rbx)
@@ -137,6 +142,17 @@ sgxemu_signal_entry:
 	mov	HSB_GS(%r15), %rsi
 	syscall
 .Lret:
+	/*
+	 * 5. The selector, after the last syscall of this stub: BLOCK if the
+	 * context resumes enclave code. The restorer's rt_sigreturn is inside
+	 * the range dispatch always allows.
+	 */
+	mov	HSB_THREAD(%r15), %rax
+	test	%rax, %rax
+	jz	1f
+	movzbl	HSB_SELECTOR_OUT(%r15), %ecx
+	movb	%cl, HT_SELECTOR(%rax)
+1:
 	lea	-40(%rbp), %rsp
 	pop	%r15
 	pop	%r14

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <ucontext.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "host/enclave_mode.h"
@@ -174,6 +175,50 @@ TEST_TIMEOUT(host_enclave_eenter_eexit_round_trip, 10)
 TEST_TIMEOUT(host_enclave_round_trip_with_arch_prctl_bases, 10)
 {
 	put_get_round_trip(true);
+}
+
+/*
+ * SYSCALL inside an enclave is #UD on hardware: syscall user dispatch turns
+ * it into an exception reported through the run struct (never a syscall,
+ * never a signal to the program), while the host's own syscalls, before,
+ * between and after entries, from this thread and others, keep working.
+ */
+static void syscall_in_enclave(bool force_syscall)
+{
+	struct sgx_enclave_run run;
+	struct he_op op = { .type = HE_OP_SYSCALL, .a = 0x5a5a };
+	struct hfx f;
+	pid_t pid = getpid();
+
+	REQUIRE_EQ(hfx_setup(&f, force_syscall), 0);
+	for (int i = 0; i < 3; i++) {
+		op.a = 0x5a5a;
+		CHECK_EQ(enter_op(&f, HE_TCS1, &op, &run), 0);
+		CHECK_EQ(run.function, ERESUME);
+		CHECK_EQ(run.exception_vector, X86_TRAP_UD);
+		CHECK_EQ(op.a, 0x5a5a);		/* getpid never ran in the enclave */
+		CHECK_EQ(getpid(), pid);	/* the host's syscalls run */
+		CHECK_EQ(syscall(SYS_getpid), pid);
+		/* The faulted TCS stays busy with its SSA frame: use a fresh fixture. */
+		hfx_teardown(&f);
+		REQUIRE_EQ(hfx_setup(&f, force_syscall), 0);
+	}
+	/* Ordinary entries still work, and so do syscalls after them. */
+	op = (struct he_op){ .type = HE_OP_PUT, .a = 1234 };
+	CHECK_EQ(enter_op(&f, HE_TCS1, &op, &run), 0);
+	CHECK_EQ(run.function, EEXIT);
+	CHECK_EQ(syscall(SYS_getpid), pid);
+	hfx_teardown(&f);
+}
+
+TEST_TIMEOUT(host_enclave_syscall_inside_is_ud, 20)
+{
+	syscall_in_enclave(false);
+}
+
+TEST_TIMEOUT(host_enclave_syscall_inside_is_ud_arch_prctl_path, 20)
+{
+	syscall_in_enclave(true);
 }
 
 static __thread uint64_t tls_marker;

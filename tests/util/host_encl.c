@@ -56,6 +56,8 @@ __asm__(
 	"	je	he_inc\n"
 	"	cmp	$10, %rax\n"
 	"	je	he_get_fs\n"
+	"	cmp	$11, %rax\n"
+	"	je	he_syscall\n"
 	"	ret\n"				/* NOP and unknown ops */
 	"he_put:\n"
 	"	mov	8(%rdi), %rax\n"
@@ -136,6 +138,14 @@ __asm__(
 	"	mov	%rax, 8(%rdi)\n"
 	"	mov	%gs:0x10, %rax\n"
 	"	mov	%rax, 16(%rdi)\n"
+	"	ret\n"
+	/* SYSCALL is #UD in enclave mode: a = what RAX held after it. */
+	"he_syscall:\n"
+	"	push	%rdi\n"
+	"	mov	$39, %eax\n"		/* getpid */
+	"	syscall\n"
+	"	pop	%rdi\n"
+	"	mov	%rax, 8(%rdi)\n"
 	"	ret\n"
 	"	.globl host_encl_code_end\n"
 	"	.hidden host_encl_code_end\n"

@@ -63,6 +63,7 @@ enum he_op_type {
 	HE_OP_SPIN = 8,		/* *(u64 *)c = 1; a = iterations while *(u64 *)b == 0 */
 	HE_OP_INC = 9,		/* a = ++buffer[1] */
 	HE_OP_GET_FS = 10,	/* a = %fs:HE_FSVAL, b = %gs:HE_FSVAL */
+	HE_OP_SYSCALL = 11,	/* SYSCALL (getpid): #UD inside an enclave */
 };
 
 struct he_op {
