@@ -107,6 +107,7 @@ static void read_config(struct shim *s)
 	if (env_u64("SGXEMU_SGX1", &v) && v)
 		s->config.sgx2 = false;
 	s->stats_path = stats && *stats ? stats : NULL;
+	s->debug = getenv("SGXEMU_DEBUG") != NULL;	/* read here: handlers never call getenv */
 }
 
 /* ------------------------------------------------------------------------
@@ -345,7 +346,7 @@ __attribute__((constructor)) static void shim_init(void)
 	s->cpuid_patched = cpuid_patch_main_program(&s->cpuid_sites, NULL);
 	shim_leave();
 	pthread_atfork(NULL, NULL, shim_atfork_child);
-	if (getenv("SGXEMU_DEBUG"))
+	if (s->debug)
 		fprintf(stderr, "sgxemu: shim loaded in pid %d (%d CPUID sites patched)\n",
 			(int)getpid(), s->cpuid_patched);
 }

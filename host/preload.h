@@ -102,6 +102,7 @@ struct shim {
 
 	/* --stats */
 	atomic_ulong encls_created;
+	bool debug;			/* SGXEMU_DEBUG: diagnostics on stderr */
 };
 
 /* The shim, or NULL before the constructor ran (or if it failed). */

@@ -338,15 +338,13 @@ static bool fixup_load(struct shim *s, struct shim_encl *se, uint64_t addr, int 
 	if (r == SGX_FAULT_RETRY)
 		return true;	/* no free EPC yet: the kernel retries forever too */
 	if (r != SGX_FAULT_RESOLVED) {
-		if (getenv("SGXEMU_DEBUG")) {
+		if (s->debug) {
 			struct sgx_platform_stats st;
-			char buf[160];
-			int n;
 
 			sgx_platform_get_stats(s->platform, &st);
-			n = snprintf(buf, sizeof(buf), "sgxemu: fault path %d at %lx, ewb_lost %llu sigbus %llu\n",
-				     r, (unsigned long)addr, (unsigned long long)st.ewb_lost, (unsigned long long)st.fault_sigbus);
-			if (write(2, buf, n)) {}
+			sgx_log_safe("sgxemu: ", "fault path %d at %lx, ewb_lost %lu sigbus %lu", (int)r,
+				     (unsigned long)addr, (unsigned long)st.ewb_lost,
+				     (unsigned long)st.fault_sigbus);
 		}
 		return false;
 	}
@@ -452,23 +450,20 @@ bool shim_fixup_after_aex(void *arg, uint64_t addr, uint32_t error_code)
 		return false;	/* the EPCM's own denial: nothing to load */
 	se = shim_encl_at(s, addr);
 	if (!se) {
-		if (getenv("SGXEMU_DEBUG")) {
-			char buf[100];
-			int n = snprintf(buf, sizeof(buf), "sgxemu: no window at %lx err %x\n",
-					 (unsigned long)addr, error_code);
-			if (write(2, buf, n)) {}
-		}
+		if (s->debug)
+			sgx_log_safe("sgxemu: ", "no window at %lx err %x", (unsigned long)addr,
+				     error_code);
 		return false;
 	}
 	if (se->vma[PFN(addr - atomic_load(&se->base))] & access)
 		ok = fixup_load(s, se, addr, access, not_in_epc == (addr & ~(PAGE - 1)));
 	not_in_epc = 0;
-	if (!ok && getenv("SGXEMU_DEBUG")) {
-		char buf[160];
+	if (!ok && s->debug) {
 		unsigned long pg = (unsigned long)PFN(addr - atomic_load(&se->base));
-		int n = snprintf(buf, sizeof(buf), "sgxemu: fixup declined %lx err %x vma %x cur %x epcm %x res %d\n",
-			(unsigned long)addr, error_code, se->vma[pg], se->cur[pg], se->epcm[pg], page_resident(addr & ~(PAGE-1)));
-		if (write(2, buf, n)) {}
+
+		sgx_log_safe("sgxemu: ", "fixup declined %lx err %x vma %x cur %x epcm %x res %d",
+			     (unsigned long)addr, error_code, se->vma[pg], se->cur[pg], se->epcm[pg],
+			     (int)page_resident(addr & ~(PAGE - 1)));
 	}
 	shim_encl_unpin(s, se);
 	return ok;

@@ -157,6 +157,13 @@ enum sgx_fault_result sgx_window_fixup_prot(struct sgx_platform *p, unsigned lon
  */
 int sgx_fault_install_sigbus_handler(struct sgx_platform *p);
 
+/*
+ * One line "<prefix><message>\n" to stderr with a single write(2), from any
+ * context (signal handlers included): no stdio, no malloc. Conversions:
+ * %d %i %u %x %ld %li %lu %lx %s %%.
+ */
+void sgx_log_safe(const char *prefix, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* ---- Memory failure (A.8): poison the EPC page at emulated physical address. ---- */
 int sgx_memory_failure(struct sgx_platform *p, uint64_t phys);
 

@@ -45,13 +45,11 @@ static void put_num(struct warn_buf *b, unsigned long v, bool neg, unsigned int 
 		put_char(b, digits[--i]);
 }
 
-void sgx_warn(const char *fmt, ...)
+static void sgx_vlog(const char *prefix, const char *fmt, va_list ap)
 {
 	struct warn_buf b = { .n = 0 };
-	va_list ap;
 
-	put_str(&b, "sgx: WARNING: ");
-	va_start(ap, fmt);
+	put_str(&b, prefix);
 	for (; *fmt; fmt++) {
 		bool is_long = false;
 		long sv;
@@ -93,8 +91,25 @@ void sgx_warn(const char *fmt, ...)
 			break;
 		}
 	}
-	va_end(ap);
 	put_char(&b, '\n');
 	if (write(STDERR_FILENO, b.s, b.n) < 0)
 		return;	/* nowhere to report it */
+}
+
+void sgx_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	sgx_vlog("sgx: WARNING: ", fmt, ap);
+	va_end(ap);
+}
+
+void sgx_log_safe(const char *prefix, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	sgx_vlog(prefix, fmt, ap);
+	va_end(ap);
 }
