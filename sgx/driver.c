@@ -51,20 +51,7 @@ void sgx_encl_file_release(struct sgx_encl *encl)
 	 * file's reference. A reclaimer still holding a page keeps the enclave
 	 * alive until it is done with it.
 	 */
-	for (;;) {
-		struct sgx_encl_mm *encl_mm;
-		void *mm;
-
-		pthread_mutex_lock(&encl->mm_lock);
-		if (list_empty(&encl->mm_list)) {
-			pthread_mutex_unlock(&encl->mm_lock);
-			break;
-		}
-		encl_mm = list_first_entry(&encl->mm_list, struct sgx_encl_mm, list);
-		mm = encl_mm->mm;
-		pthread_mutex_unlock(&encl->mm_lock);
-		sgx_encl_mm_remove(encl, mm);
-	}
+	sgx_encl_mm_drain(encl);
 	sgx_encl_put(encl);
 }
 

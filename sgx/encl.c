@@ -91,6 +91,13 @@ struct sgx_encl *sgx_encl_alloc(struct sgx_platform *p)
 	encl->secs.encl = encl;
 	encl->secs.type = SGX_PAGE_TYPE_SECS;
 
+	/* The opener's cgroup (the process's; attached: it cannot be removed meanwhile). */
+	pthread_mutex_lock(&p->cg_lock);
+	encl->epc_cg = p->current_cg;
+	sgx_epc_cgroup_get(encl->epc_cg);
+	sgx_epc_cgroup_attach(encl->epc_cg);
+	pthread_mutex_unlock(&p->cg_lock);
+
 	pthread_mutex_lock(&p->encl_list_lock);
 	list_add_tail(&encl->platform_list, &p->encl_list);
 	atomic_fetch_add(&p->nr_encls, 1);
@@ -220,6 +227,11 @@ void sgx_encl_release(struct sgx_encl *encl)
 	if (encl->secs_child_cnt || encl->secs.epc_page)
 		SGX_WARN("enclave released with %u children / SECS present", encl->secs_child_cnt);
 
+	/* Every page is uncharged by now. */
+	sgx_epc_cgroup_detach(encl->epc_cg);
+	sgx_epc_cgroup_put(encl->epc_cg);
+	encl->epc_cg = NULL;
+
 	pthread_mutex_lock(&p->encl_list_lock);
 	list_del(&encl->platform_list);
 	atomic_fetch_sub(&p->nr_encls, 1);
@@ -307,15 +319,18 @@ struct sgx_epc_page *sgx_alloc_va_page(struct sgx_encl *encl, bool reclaim)
 	struct sgx_epc_page *epc_page;
 	int ret;
 
-	epc_page = sgx_alloc_epc_page(p, NULL, reclaim);
+	/* v4: a VA page's owner is the enclave, so that the OOM scan finds its victim. */
+	epc_page = sgx_encl_alloc_epc_page(encl, encl, reclaim);
 	if (IS_ERR(epc_page))
 		return epc_page;
+	epc_page->flags |= SGX_EPC_PAGE_OWNER_ENCL;
 	ret = __epa(p->cpu, sgx_get_epc_virt_addr(p, epc_page));
 	if (ret) {
 		SGX_WARN("EPA returned %d", ret);
 		sgx_encl_free_epc_page(p, epc_page);
 		return ERR_PTR(-EFAULT);
 	}
+	sgx_record_page_unreclaimable(p, epc_page);
 	atomic_fetch_add(&p->stats.va_pages, 1);
 	return epc_page;
 }
@@ -840,7 +855,10 @@ static struct sgx_epc_page *sgx_encl_eldu(struct sgx_encl_page *encl_page,
 	struct sgx_epc_page *epc_page;
 	int ret;
 
-	epc_page = sgx_alloc_epc_page(p, encl_page, false);
+	/* A victim of the OOM path gets nothing back (v4). */
+	if (sgx_encl_no_memory(encl))
+		return ERR_PTR(-ENOMEM);
+	epc_page = sgx_encl_alloc_epc_page(encl, encl_page, false);
 	if (IS_ERR(epc_page))
 		return epc_page;
 
@@ -871,6 +889,7 @@ int sgx_encl_load_secs(struct sgx_encl *encl)
 	epc_page = sgx_encl_eldu(&encl->secs, NULL);
 	if (IS_ERR(epc_page))
 		return (int)PTR_ERR(epc_page);
+	sgx_record_page_unreclaimable(encl->platform, epc_page);
 	atomic_fetch_add(&encl->platform->stats.secs_eldu, 1);
 	return 0;
 }
@@ -881,6 +900,9 @@ static struct sgx_encl_page *__sgx_encl_load_page(struct sgx_encl *encl,
 	struct sgx_epc_page *epc_page;
 	int ret;
 
+	/* An OOM victim's pages are gone for its users (zapped), resident or not. */
+	if (sgx_encl_no_memory(encl))
+		return ERR_PTR(-ENOMEM);
 	if (entry->epc_page) {
 		if (entry->desc & SGX_ENCL_PAGE_BEING_RECLAIMED)
 			return ERR_PTR(-EBUSY);
@@ -944,6 +966,8 @@ int sgx_encl_eaug_page(struct sgx_encl *encl, unsigned long addr)
 
 	if (!encl_test_flag(encl, SGX_ENCL_INITIALIZED))
 		return -EFAULT;
+	if (sgx_encl_no_memory(encl))
+		return -ENOMEM;
 
 	/* Dynamic pages ignore the driver's permission tracking: RWX. */
 	encl_page = sgx_encl_page_alloc(encl, (addr & SGX_ENCL_PAGE_ADDR_MASK) - encl->base,
@@ -953,13 +977,18 @@ int sgx_encl_eaug_page(struct sgx_encl *encl, unsigned long addr)
 
 	pthread_mutex_lock(&encl->lock);
 
+	/* Under the lock: the OOM path marks, then unaliases under it. */
+	if (sgx_encl_no_memory(encl)) {
+		ret = -ENOMEM;
+		goto err_out_unlock;
+	}
 	ret = sgx_encl_load_secs(encl);
 	if (ret) {
 		ret = ret == -EBUSY ? -EBUSY : -EFAULT;
 		goto err_out_unlock;
 	}
 
-	epc_page = sgx_alloc_epc_page(p, encl_page, false);
+	epc_page = sgx_encl_alloc_epc_page(encl, encl_page, false);
 	if (IS_ERR(epc_page)) {
 		ret = PTR_ERR(epc_page) == -EBUSY ? -EBUSY : -EFAULT;
 		goto err_out_unlock;
@@ -1083,17 +1112,22 @@ int sgx_encl_access(struct sgx_encl *encl, unsigned long addr, void *buf, unsign
 	    addr - encl->base >= encl->size)
 		return -EFAULT;
 
+	/* v4's sgx_vma_access() on an OOM victim. */
+	if (sgx_encl_no_memory(encl))
+		return -EFAULT;
+
 	atomic_fetch_add(&p->stats.faults, 1);
 	atomic_fetch_add(&encl->stats.faults, 1);
 	for (tries = 0; tries < 64; tries++) {
 		ret = __sgx_encl_access(encl, addr, buf, len, write);
 		if (ret != -EBUSY)
 			break;
-		if (sgx_should_reclaim(p, SGX_NR_LOW_PAGES))
-			sgx_reclaim_pages(p);
-		else
-			sched_yield();
+		/* Out of EPC, or at the cgroup's limit (the worker is queued too). */
+		sgx_encl_reclaim_direct(encl, false);
+		sched_yield();
 	}
+	if (ret && sgx_encl_no_memory(encl))
+		ret = -EFAULT;
 	return ret;
 }
 
@@ -1126,6 +1160,9 @@ int sgx_encl_mm_add(struct sgx_encl *encl, void *mm)
 	}
 	pthread_rwlock_unlock(&encl->srcu);
 
+	/* v4: no new mapping of an OOM victim (checked again under mm_lock). */
+	if (sgx_encl_no_memory(encl))
+		return -ENOMEM;
 	encl_mm = calloc(1, sizeof(*encl_mm));
 	if (!encl_mm)
 		return -ENOMEM;
@@ -1134,6 +1171,13 @@ int sgx_encl_mm_add(struct sgx_encl *encl, void *mm)
 	sgx_encl_get_ref(encl);
 
 	pthread_mutex_lock(&encl->mm_lock);
+	/* The OOM path marks first and drains under mm_lock: nothing slips in after. */
+	if (sgx_encl_no_memory(encl)) {
+		pthread_mutex_unlock(&encl->mm_lock);
+		free(encl_mm);
+		sgx_encl_put(encl);
+		return -ENOMEM;
+	}
 	pthread_rwlock_wrlock(&encl->srcu);
 	list_add(&encl_mm->list, &encl->mm_list);
 	encl->mm_list_version++;
@@ -1162,4 +1206,158 @@ void sgx_encl_mm_remove(struct sgx_encl *encl, void *mm)
 		free(found);
 		sgx_encl_put(encl);
 	}
+}
+
+void sgx_encl_mm_drain(struct sgx_encl *encl)
+{
+	for (;;) {
+		struct sgx_encl_mm *encl_mm;
+		void *mm;
+
+		pthread_mutex_lock(&encl->mm_lock);
+		if (list_empty(&encl->mm_list)) {
+			pthread_mutex_unlock(&encl->mm_lock);
+			break;
+		}
+		encl_mm = list_first_entry(&encl->mm_list, struct sgx_encl_mm, list);
+		mm = encl_mm->mm;
+		pthread_mutex_unlock(&encl->mm_lock);
+		sgx_encl_mm_remove(encl, mm);
+	}
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * EPC cgroups: the enclave's cgroup, direct reclaim for it, and the v4 OOM action
+ */
+
+int sgx_encl_set_cgroup(struct sgx_encl *encl, const char *path)
+{
+	struct sgx_epc_cgroup *cg, *old;
+	int ret;
+
+	if (!encl || !path)
+		return -EINVAL;
+	cg = sgx_epc_cgroup_lookup(encl->platform->cg_tree, path);
+	if (IS_ERR(cg))
+		return (int)PTR_ERR(cg);
+	ret = sgx_epc_cgroup_attach(cg);
+	if (ret) {
+		sgx_epc_cgroup_put(cg);
+		return ret;
+	}
+	/* The ioctl bit keeps ECREATE (the first charge) out meanwhile. */
+	if (encl_test_and_set_flag(encl, SGX_ENCL_IOCTL)) {
+		ret = -EBUSY;
+		goto err;
+	}
+	if (encl_test_flag(encl, SGX_ENCL_CREATED) || encl->page_cnt ||
+	    !list_empty(&encl->va_pages)) {
+		encl_clear_flag(encl, SGX_ENCL_IOCTL);
+		ret = -EBUSY;
+		goto err;
+	}
+	old = encl->epc_cg;
+	encl->epc_cg = cg;
+	encl_clear_flag(encl, SGX_ENCL_IOCTL);
+	sgx_epc_cgroup_detach(old);
+	sgx_epc_cgroup_put(old);
+	return 0;
+err:
+	sgx_epc_cgroup_detach(cg);
+	sgx_epc_cgroup_put(cg);
+	return ret;
+}
+
+void sgx_encl_reclaim_direct(struct sgx_encl *encl, bool in_fault)
+{
+	struct sgx_platform *p = encl->platform;
+	struct sgx_epc_cgroup *cg;
+
+	/* The cgroup chain is pinned by the enclave's reference. */
+	for (cg = encl->epc_cg; cg; cg = cg->parent) {
+		if (sgx_epc_cgroup_should_reclaim(cg)) {
+			sgx_reclaim_subtree(p, cg, SGX_NR_TO_SCAN, in_fault);
+			break;
+		}
+	}
+	__sgx_reclaim_direct(p, in_fault);
+}
+
+/* Under an LRU lock: atomics only. */
+void *sgx_epc_page_get_encl(struct sgx_epc_page *page)
+{
+	struct sgx_encl *encl;
+
+	if (page->flags & SGX_EPC_PAGE_OWNER_ENCL) {
+		encl = page->owner;
+	} else {
+		struct sgx_encl_page *encl_page = page->owner;
+
+		if (!encl_page)
+			return NULL;
+		encl = encl_page->encl;
+	}
+	return encl && sgx_encl_get(encl) ? encl : NULL;
+}
+
+/*
+ * The EPC frames of resident pages live in the window memfd (aliased to it,
+ * see window.h). Before the memfd is truncated, every alias goes home, so
+ * that the reclaimers still holding the victim's pages (EWB), and release
+ * (EREMOVE), find the bytes where the CPU reads them. encl->lock held.
+ */
+static void sgx_encl_unalias_all(struct sgx_encl *encl)
+{
+	struct sgx_platform *p = encl->platform;
+	struct sgx_encl_page *entry;
+	unsigned long index, last;
+
+	if (!encl->view || !encl->size)
+		return;
+	index = PFN_DOWN(encl->base);
+	last = PFN_DOWN(encl->base + encl->size - 1);
+	while ((entry = sgx_xa_find(&encl->page_array, &index, last))) {
+		if (entry->epc_page && sgx_encl_window_installed(encl, entry)) {
+			void *epc = sgx_epc_addr(encl, entry->epc_page);
+			int tries;
+
+			/* -EBUSY: a leaf (enclave code's ENCLU) holds the frame for a moment. */
+			for (tries = 0; sgx_epc_alias(p->cpu, epc, NULL) == -EBUSY && tries < 100000;
+			     tries++)
+				sched_yield();
+		}
+		index++;
+	}
+}
+
+/*
+ * v4's sgx_oom_encl() (called by the controller with a reference held and
+ * no lock): mark the enclave, take its memory away from every mapping, drain
+ * its address spaces; free nothing. The pages go with the last reference
+ * (the fd and the mappings' file references, and reclaimers that still hold
+ * some of its pages and need its backing, VA pages and SECS).
+ *
+ * The kernel zaps the PTEs of every VMA. Here a mapping is a view of the
+ * enclave's window memfd, so the memfd is truncated: every later access, in
+ * every process, faults with SIGBUS, which the fault path (seeing the mark)
+ * does not resolve. The resident frames' bytes are first moved back home
+ * (sgx_encl_unalias_all()). This takes encl->lock, which v3 dropped from the
+ * kernel's OOM path for lockdep reasons that do not apply here: the worker
+ * that calls it holds no lock, and nothing that holds encl->lock waits for
+ * the worker.
+ */
+enum sgx_epc_oom_result sgx_encl_oom(struct sgx_encl *encl)
+{
+	if (!encl_test_flag(encl, SGX_ENCL_CREATED))
+		return SGX_EPC_OOM_SKIPPED;
+	if (encl_test_and_set_flag(encl, SGX_ENCL_NO_MEMORY))
+		return SGX_EPC_OOM_DRAINING;
+
+	sgx_mutex_lock(&encl->lock);
+	sgx_encl_unalias_all(encl);
+	sgx_encl_window_truncate(encl);
+	pthread_mutex_unlock(&encl->lock);
+
+	sgx_encl_mm_drain(encl);
+	return SGX_EPC_OOM_KILLED;
 }

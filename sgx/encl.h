@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "sgx/epc_cgroup.h"
 #include "sgx/list.h"
 #include "sgx/page_array.h"
 #include "sgx/sgx.h"
@@ -69,6 +70,13 @@ enum sgx_encl_flags {
 	SGX_ENCL_DEBUG		= 1UL << 1,
 	SGX_ENCL_CREATED	= 1UL << 2,
 	SGX_ENCL_INITIALIZED	= 1UL << 3,
+	/*
+	 * v5's OOM mark (v4: SGX_ENCL_OOM): the EPC cgroup controller chose
+	 * the enclave as a victim. No EPC page any more (faults SIGBUS, no
+	 * ELDU, no EAUG), no new mapping, its ioctls -ENOMEM; its pages go
+	 * when its last reference does.
+	 */
+	SGX_ENCL_NO_MEMORY	= 1UL << 4,
 };
 
 /* One address space (process view) mapping the enclave: the kernel's sgx_encl_mm. */
@@ -118,6 +126,13 @@ struct sgx_encl {
 	struct list_head mm_list;
 	pthread_mutex_t mm_lock;
 	pthread_rwlock_t srcu;
+
+	/*
+	 * The EPC cgroup every page of the enclave is charged to (SECS, VA,
+	 * REG, TCS): the opener's cgroup, recorded at open (or set before
+	 * ECREATE). Referenced and attached until release.
+	 */
+	struct sgx_epc_cgroup *epc_cg;
 
 	struct list_head platform_list;	/* on platform->encl_list */
 	struct sgx_encl *release_next;	/* on platform->release_list */
@@ -209,6 +224,29 @@ void sgx_encl_free_epc_page(struct sgx_platform *p, struct sgx_epc_page *page);
 
 int sgx_encl_mm_add(struct sgx_encl *encl, void *mm);
 void sgx_encl_mm_remove(struct sgx_encl *encl, void *mm);
+/* Unlink every address space (each drops its enclave reference): release, OOM. */
+void sgx_encl_mm_drain(struct sgx_encl *encl);
+
+/* An EPC page charged to the enclave's cgroup. */
+static inline struct sgx_epc_page *sgx_encl_alloc_epc_page(struct sgx_encl *encl, void *owner,
+							   bool reclaim)
+{
+	return sgx_alloc_epc_page_cg(encl->platform, encl->epc_cg, owner, reclaim);
+}
+/*
+ * Direct reclaim for an enclave's context: one batch from the subtree of
+ * the lowest level of its cgroup chain that is at its limit (v16's
+ * sgx_cgroup_reclaim_direct()), then the global one below the low watermark.
+ */
+void sgx_encl_reclaim_direct(struct sgx_encl *encl, bool in_fault);
+
+/* The cgroup controller's ops (encl.c): the enclave behind a page, the v4 OOM action. */
+void *sgx_epc_page_get_encl(struct sgx_epc_page *page);
+enum sgx_epc_oom_result sgx_encl_oom(struct sgx_encl *encl);
+static inline bool sgx_encl_no_memory(struct sgx_encl *encl)
+{
+	return encl_test_flag(encl, SGX_ENCL_NO_MEMORY);
+}
 void sgx_zap_enclave_ptes(struct sgx_encl *encl, unsigned long addr);
 void sgx_zap_enclave_ptes_range(struct sgx_encl *encl, unsigned long addr, unsigned long npages);
 void sgx_encl_ipi(struct sgx_encl *encl);

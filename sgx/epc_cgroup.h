@@ -50,24 +50,21 @@
 #define SGX_CG_LOW_LIMIT			128	/* pages */
 
 /*
- * Page flag bits the controller owns in struct sgx_epc_page::flags, under
- * the page's LRU lock. TRACKED is the kernel's SGX_EPC_PAGE_RECLAIMER_TRACKED
- * (bit 0, defined in sgx.h): on a reclaimable list, or isolated by a
- * reclaimer when page->list is empty ("reclaim in progress").
- * UNRECLAIMABLE: recorded on an unreclaimable list (SECS, VA), possibly
- * unlinked since by the OOM scan (then page->list is self-linked).
+ * The page flag bits the controller owns in struct sgx_epc_page::flags,
+ * under the page's LRU lock, are defined in sgx.h with the other page flags:
+ * SGX_EPC_PAGE_RECLAIMER_TRACKED (on a reclaimable list, or isolated by a
+ * reclaimer when page->list is empty: "reclaim in progress") and
+ * SGX_EPC_PAGE_CG_UNRECLAIMABLE (recorded on an unreclaimable list: SECS,
+ * VA; possibly unlinked since by the OOM scan, then page->list is
+ * self-linked).
  */
-#define SGX_EPC_PAGE_CG_UNRECLAIMABLE	(1u << 2)
 
 enum sgx_reclaim {
 	SGX_NO_RECLAIM,		/* fault path: queue the worker and return -EBUSY */
 	SGX_DO_RECLAIM,		/* process context: reclaim synchronously and retry */
 };
 
-enum sgx_epc_oom_policy {
-	SGX_EPC_OOM_KILL,	/* v4/v5: the worker kills a victim (default) */
-	SGX_EPC_OOM_ENOMEM,	/* v6+: limits only block allocations */
-};
+/* enum sgx_epc_oom_policy (KILL, ENOMEM) is in sgx/platform.h: a platform option. */
 
 /* What the EPC manager's OOM action did with a victim enclave. */
 enum sgx_epc_oom_result {

@@ -92,6 +92,24 @@ static long sgx_fault_load(struct sgx_window *w, unsigned long addr, bool is_wri
 	return 0;
 }
 
+/*
+ * Direct reclaim after a fault that must be retried: from the subtree of the
+ * faulting enclave's cgroup chain if a level is at its limit, then global
+ * below the low watermark. The window is looked up (and pinned) again: the
+ * enclave must not go while its cgroup is read.
+ */
+static void __sgx_fault_reclaim(struct sgx_platform *p, unsigned long addr)
+{
+	struct sgx_window *w = sgx_window_lookup(p, addr);
+
+	if (!w) {
+		__sgx_reclaim_direct(p, true);
+		return;
+	}
+	sgx_encl_reclaim_direct(w->encl, true);
+	sgx_window_unpin(p, w);
+}
+
 enum sgx_fault_result sgx_vma_fault(struct sgx_platform *p, unsigned long addr, bool is_write)
 {
 	struct sgx_encl_page *entry;
@@ -108,6 +126,12 @@ enum sgx_fault_result sgx_vma_fault(struct sgx_platform *p, unsigned long addr, 
 	encl = w->encl;
 	atomic_fetch_add(&p->stats.faults, 1);
 	atomic_fetch_add(&encl->stats.faults, 1);
+	/* v4: an OOM victim's mappings were zapped (its memfd truncated): SIGBUS. */
+	if (sgx_encl_no_memory(encl)) {
+		sgx_window_unpin(p, w);
+		atomic_fetch_add(&p->stats.fault_sigbus, 1);
+		return SGX_FAULT_SIGBUS;
+	}
 
 	sgx_mutex_lock(&encl->lock);
 	entry = sgx_xa_load(&encl->page_array, PFN_DOWN(addr));
@@ -134,8 +158,13 @@ enum sgx_fault_result sgx_vma_fault(struct sgx_platform *p, unsigned long addr, 
 		return SGX_FAULT_SIGBUS;
 	}
 	atomic_fetch_add(&p->stats.fault_retries, 1);
-	if (sgx_should_reclaim(p, SGX_NR_LOW_PAGES))
-		__sgx_reclaim_direct(p, true);
+	/*
+	 * Out of EPC, or the enclave's cgroup is at its limit (the charge
+	 * queued the cgroup's worker): help with one batch, then let the
+	 * instruction fault again. The window pin is gone, but the enclave
+	 * is still referenced by its file (w was pinned when it was read).
+	 */
+	__sgx_fault_reclaim(p, addr);
 	sched_yield();
 	return SGX_FAULT_RETRY;
 }
@@ -172,6 +201,8 @@ static enum sgx_fault_result fixup_prot(struct sgx_window *w, unsigned long addr
 
 	if (!(w->prot & need))
 		return SGX_FAULT_VMA_VIOLATION;
+	if (sgx_encl_no_memory(encl))
+		return SGX_FAULT_SIGBUS;
 	pthread_mutex_lock(&encl->lock);
 	if (!sgx_xa_load(&encl->page_array, PFN_DOWN(addr))) {
 		pthread_mutex_unlock(&encl->lock);
@@ -223,8 +254,8 @@ enum sgx_fault_result sgx_window_fixup_prot(struct sgx_platform *p, unsigned lon
 		atomic_fetch_add(&p->stats.prot_fixups, 1);
 	else if (r == SGX_FAULT_EPCM_VIOLATION)
 		atomic_fetch_add(&p->stats.epcm_violations, 1);
-	else if (r == SGX_FAULT_RETRY && sgx_should_reclaim(p, SGX_NR_LOW_PAGES))
-		__sgx_reclaim_direct(p, true);
+	else if (r == SGX_FAULT_RETRY)
+		__sgx_fault_reclaim(p, addr);
 	return r;
 }
 

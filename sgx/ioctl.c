@@ -52,7 +52,7 @@ static int sgx_encl_create(struct sgx_encl *encl, struct sgx_secs *secs)
 	if (ret)
 		goto err_out_backing;
 
-	secs_epc = sgx_alloc_epc_page(p, &encl->secs, true);
+	secs_epc = sgx_encl_alloc_epc_page(encl, &encl->secs, true);
 	if (IS_ERR(secs_epc)) {
 		ret = PTR_ERR(secs_epc);
 		goto err_out_backing;
@@ -69,6 +69,9 @@ static int sgx_encl_create(struct sgx_encl *encl, struct sgx_secs *secs)
 		ret = -EIO;
 		goto err_out;
 	}
+
+	/* v4: the SECS is charged and unreclaimable (the OOM scan's way to the enclave). */
+	sgx_record_page_unreclaimable(p, secs_epc);
 
 	if (secs->attributes & SGX_ATTR_DEBUG)
 		encl_set_flag(encl, SGX_ENCL_DEBUG);
@@ -185,7 +188,7 @@ static int sgx_encl_add_page(struct sgx_encl *encl, unsigned long src, unsigned 
 	if (!encl_page)
 		return -ENOMEM;
 
-	epc_page = sgx_alloc_epc_page(p, encl_page, true);
+	epc_page = sgx_encl_alloc_epc_page(encl, encl_page, true);
 	if (IS_ERR(epc_page)) {
 		sgx_encl_page_free(encl, encl_page);
 		return (int)PTR_ERR(epc_page);
@@ -203,6 +206,12 @@ static int sgx_encl_add_page(struct sgx_encl *encl, unsigned long src, unsigned 
 	if (va_page) {
 		list_add(&va_page->list, &encl->va_pages);
 		encl->nr_va_pages++;
+	}
+
+	/* Chosen as an OOM victim meanwhile (the mark precedes its unalias under the lock). */
+	if (sgx_encl_no_memory(encl)) {
+		ret = -ENOMEM;
+		goto err_out_unlock;
 	}
 
 	ret = sgx_xa_insert(&encl->page_array, PFN_DOWN(encl_page->desc), encl_page);
@@ -273,6 +282,8 @@ static long sgx_ioc_enclave_add_pages(struct sgx_encl *encl, unsigned long arg)
 	unsigned long c;
 	int ret = 0;
 
+	if (sgx_encl_no_memory(encl))
+		return -ENOMEM;
 	if (!encl_test_flag(encl, SGX_ENCL_CREATED) ||
 	    encl_test_flag(encl, SGX_ENCL_INITIALIZED))
 		return -EINVAL;
@@ -376,6 +387,8 @@ static long sgx_ioc_enclave_init(struct sgx_encl *encl, unsigned long arg)
 	void *initp_page, *token;
 	int ret;
 
+	if (sgx_encl_no_memory(encl))
+		return -ENOMEM;
 	if (!encl_test_flag(encl, SGX_ENCL_CREATED) ||
 	    encl_test_flag(encl, SGX_ENCL_INITIALIZED))
 		return -EINVAL;
@@ -436,6 +449,8 @@ static int sgx_ioc_sgx2_ready(struct sgx_encl *encl)
 		return -ENODEV;
 	if (!encl_test_flag(encl, SGX_ENCL_INITIALIZED))
 		return -EINVAL;
+	if (sgx_encl_no_memory(encl))
+		return -ENOMEM;
 	return 0;
 }
 
@@ -489,7 +504,6 @@ static long sgx_encl_for_each_page(struct sgx_encl *encl, unsigned long offset,
 				   unsigned long length, sgx_encl_page_op_t op, void *arg,
 				   __u64 *count)
 {
-	struct sgx_platform *p = encl->platform;
 	struct sgx_encl_page *entry;
 	unsigned long addr, c;
 	long ret = 0;
@@ -499,11 +513,13 @@ static long sgx_encl_for_each_page(struct sgx_encl *encl, unsigned long offset,
 
 		addr = encl->base + offset + c;
 		for (;;) {
-			sgx_reclaim_direct(p);
+			/* v16 sgx_reclaim_direct(): the enclave's cgroup, then global. */
+			sgx_encl_reclaim_direct(encl, false);
 			pthread_mutex_lock(&encl->lock);
 			entry = sgx_encl_load_page(encl, addr);
 			if (IS_ERR(entry))
-				ret = PTR_ERR(entry) == -EBUSY ? -EAGAIN : -EFAULT;
+				ret = PTR_ERR(entry) == -EBUSY ? -EAGAIN :
+				      sgx_encl_no_memory(encl) ? -ENOMEM : -EFAULT;
 			else
 				ret = op(encl, entry, addr, arg);
 			pthread_mutex_unlock(&encl->lock);
@@ -798,5 +814,11 @@ long sgx_ioctl(struct sgx_encl *encl, unsigned int cmd, unsigned long arg)
 	}
 
 	encl_clear_flag(encl, SGX_ENCL_IOCTL);
+	/*
+	 * A signal interrupted the call (a charge or direct reclaim saw it):
+	 * what user space sees of -ERESTARTSYS when the call is not restarted.
+	 */
+	if (ret == -ERESTARTSYS)
+		ret = -EINTR;
 	return ret;
 }

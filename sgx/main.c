@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "sgx/encl.h"
+#include "sgx/epc_cgroup.h"
 #include "sgx/sgx.h"
 #include "sgx/internal.h"
 #include "sgx/window.h"
@@ -144,7 +145,7 @@ static struct sgx_epc_page *__sgx_alloc_epc_page(struct sgx_platform *p)
 bool sgx_should_reclaim(struct sgx_platform *p, unsigned long watermark)
 {
 	return atomic_load(&p->sgx_nr_free_pages) < (long)watermark &&
-	       atomic_load(&p->nr_active) > 0;
+	       !sgx_epc_cgroup_lru_empty(p->cg_tree->root);
 }
 
 void sgx_wake_ksgxd(struct sgx_platform *p)
@@ -155,13 +156,27 @@ void sgx_wake_ksgxd(struct sgx_platform *p)
 	pthread_mutex_unlock(&p->ksgxd_lock);
 }
 
+/* The global reclaim of the series: one batch from the whole tree (v16 walk from the root). */
+static void sgx_reclaim_pages_global(struct sgx_platform *p)
+{
+	sgx_epc_cgroup_reclaim_pages(p->cg_tree->root, SGX_NR_TO_SCAN, false);
+}
+
 /*
- * Must not be called with encl->lock held when reclaim is true: direct reclaim
- * takes the locks of the enclaves it evicts from.
+ * v16's sgx_alloc_epc_page(): charge the cgroup first (which may reclaim
+ * from the refusing level's subtree, or fail), then the 6.1 loop with the
+ * global emptiness test and global reclaim over the whole tree. The charge
+ * is undone if no frame can be had.
  */
-struct sgx_epc_page *sgx_alloc_epc_page(struct sgx_platform *p, void *owner, bool reclaim)
+struct sgx_epc_page *sgx_alloc_epc_page_cg(struct sgx_platform *p, struct sgx_epc_cgroup *cg,
+					   void *owner, bool reclaim)
 {
 	struct sgx_epc_page *page;
+	int ret;
+
+	ret = sgx_epc_cgroup_try_charge(cg, reclaim ? SGX_DO_RECLAIM : SGX_NO_RECLAIM);
+	if (ret)
+		return ERR_PTR(ret);
 
 	for (;;) {
 		uint64_t t0;
@@ -169,10 +184,13 @@ struct sgx_epc_page *sgx_alloc_epc_page(struct sgx_platform *p, void *owner, boo
 		page = __sgx_alloc_epc_page(p);
 		if (!IS_ERR(page)) {
 			page->owner = owner;
+			page->epc_cg = cg;
 			break;
 		}
-		if (atomic_load(&p->nr_active) == 0)
+		if (sgx_epc_cgroup_lru_empty(p->cg_tree->root)) {
+			sgx_epc_cgroup_uncharge(cg);
 			return ERR_PTR(-ENOMEM);
+		}
 		if (!reclaim) {
 			page = ERR_PTR(-EBUSY);
 			break;
@@ -182,14 +200,30 @@ struct sgx_epc_page *sgx_alloc_epc_page(struct sgx_platform *p, void *owner, boo
 			break;
 		}
 		t0 = sgx_now_ns();
-		sgx_reclaim_pages(p);
+		sgx_reclaim_pages_global(p);
 		atomic_fetch_add(&p->stats.direct_reclaim_passes, 1);
 		atomic_fetch_add(&p->stats.direct_reclaim_ns, sgx_now_ns() - t0);
 		sched_yield();
 	}
+	if (IS_ERR(page))
+		sgx_epc_cgroup_uncharge(cg);
 
 	if (sgx_should_reclaim(p, SGX_NR_LOW_PAGES))
 		sgx_wake_ksgxd(p);
+	return page;
+}
+
+struct sgx_epc_page *sgx_alloc_epc_page(struct sgx_platform *p, void *owner, bool reclaim)
+{
+	struct sgx_epc_cgroup *cg;
+	struct sgx_epc_page *page;
+
+	pthread_mutex_lock(&p->cg_lock);
+	cg = p->current_cg;
+	sgx_epc_cgroup_get(cg);
+	pthread_mutex_unlock(&p->cg_lock);
+	page = sgx_alloc_epc_page_cg(p, cg, owner, reclaim);
+	sgx_epc_cgroup_put(cg);
 	return page;
 }
 
@@ -216,20 +250,34 @@ static void __sgx_free_epc_page(struct sgx_platform *p, struct sgx_epc_page *pag
 		atomic_fetch_add(&p->sgx_nr_free_pages, 1);
 }
 
-/* The page must already be architecturally free (EREMOVE'd or EWB'd). */
+/*
+ * The page must already be architecturally free (EREMOVE'd or EWB'd). A
+ * SECS or VA page leaves its unreclaimable list here (v4's
+ * sgx_drop_epc_page()); the charge goes with the page.
+ */
 void sgx_free_epc_page(struct sgx_platform *p, struct sgx_epc_page *page)
 {
+	struct sgx_epc_cgroup *cg = page->epc_cg;
+
+	if (cg && (page->flags & SGX_EPC_PAGE_CG_UNRECLAIMABLE))
+		sgx_epc_cgroup_lru_del(cg, page);
+	page->epc_cg = NULL;
 	atomic_fetch_sub(&p->nr_used_pages, 1);
 	__sgx_free_epc_page(p, page);
+	if (cg)
+		sgx_epc_cgroup_uncharge(cg);
 }
 
 void sgx_mark_page_reclaimable(struct sgx_platform *p, struct sgx_epc_page *page)
 {
-	pthread_mutex_lock(&p->sgx_reclaimer_lock);
-	page->flags |= SGX_EPC_PAGE_RECLAIMER_TRACKED;
-	list_add_tail(&page->list, &p->sgx_active_page_list);
-	atomic_fetch_add(&p->nr_active, 1);
-	pthread_mutex_unlock(&p->sgx_reclaimer_lock);
+	(void)p;
+	sgx_epc_cgroup_lru_add(page->epc_cg, page, true);
+}
+
+void sgx_record_page_unreclaimable(struct sgx_platform *p, struct sgx_epc_page *page)
+{
+	(void)p;
+	sgx_epc_cgroup_lru_add(page->epc_cg, page, false);
 }
 
 /*
@@ -238,18 +286,10 @@ void sgx_mark_page_reclaimable(struct sgx_platform *p, struct sgx_epc_page *page
  */
 int sgx_unmark_page_reclaimable(struct sgx_platform *p, struct sgx_epc_page *page)
 {
-	pthread_mutex_lock(&p->sgx_reclaimer_lock);
-	if (page->flags & SGX_EPC_PAGE_RECLAIMER_TRACKED) {
-		if (list_empty(&page->list)) {
-			pthread_mutex_unlock(&p->sgx_reclaimer_lock);
-			return -EBUSY;
-		}
-		list_del_init(&page->list);
-		atomic_fetch_sub(&p->nr_active, 1);
-		page->flags &= ~SGX_EPC_PAGE_RECLAIMER_TRACKED;
-	}
-	pthread_mutex_unlock(&p->sgx_reclaimer_lock);
-	return 0;
+	(void)p;
+	if (!page->epc_cg)
+		return 0;
+	return sgx_epc_cgroup_lru_del(page->epc_cg, page);
 }
 
 void sgx_reclaim_direct(struct sgx_platform *p)
@@ -262,7 +302,10 @@ void __sgx_reclaim_direct(struct sgx_platform *p, bool in_fault)
 	if (sgx_should_reclaim(p, SGX_NR_LOW_PAGES)) {
 		uint64_t t0 = sgx_now_ns();
 
-		__sgx_reclaim_pages(p, in_fault);
+		if (in_fault)
+			sgx_reclaim_subtree(p, p->cg_tree->root, SGX_NR_TO_SCAN, true);
+		else
+			sgx_reclaim_pages_global(p);
 		atomic_fetch_add(&p->stats.direct_reclaim_passes, 1);
 		atomic_fetch_add(&p->stats.direct_reclaim_ns, sgx_now_ns() - t0);
 	}
@@ -397,12 +440,151 @@ static void *ksgxd(void *arg)
 		sgx_release_deferred(p);
 
 		if (sgx_should_reclaim(p, SGX_NR_HIGH_PAGES)) {
-			sgx_reclaim_pages(p);
+			sgx_reclaim_pages_global(p);
 			atomic_fetch_add(&p->stats.ksgxd_passes, 1);
 		}
 		sched_yield();
 	}
 	return NULL;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The EPC cgroup tree (sgx/epc_cgroup.h): the manager's side of its ops
+ */
+
+static void *cg_page_get_encl(void *arg, struct sgx_epc_page *page)
+{
+	(void)arg;
+	return sgx_epc_page_get_encl(page);
+}
+
+static void cg_encl_put(void *arg, void *encl)
+{
+	(void)arg;
+	sgx_encl_put(encl);
+}
+
+static unsigned int cg_reclaim_lru(void *arg, struct sgx_epc_cgroup *cg, unsigned int nr_to_scan,
+				   bool ignore_age)
+{
+	return sgx_reclaim_lru(arg, cg, nr_to_scan, ignore_age, false, NULL);
+}
+
+static enum sgx_epc_oom_result cg_oom_encl(void *arg, void *encl)
+{
+	(void)arg;
+	return sgx_encl_oom(encl);
+}
+
+static bool cg_signal_pending(void *arg)
+{
+	return sgx_signal_pending(arg);
+}
+
+static const struct sgx_epc_cgroup_ops sgx_epc_cg_ops = {
+	.page_get_encl = cg_page_get_encl,
+	.encl_put = cg_encl_put,
+	.reclaim_lru = cg_reclaim_lru,
+	.oom_encl = cg_oom_encl,
+	.signal_pending = cg_signal_pending,
+};
+
+/* misc_cg_set_capacity() + the root as the current cgroup. After sgx_page_cache_init(). */
+static int sgx_platform_cgroups_init(struct sgx_platform *p, const struct sgx_platform_config *c)
+{
+	struct sgx_epc_cg_tree_config tc = {
+		.capacity = p->nr_total_pages * SGX_PAGE_SIZE,
+		.oom_policy = c->epc_oom_policy,
+		.ops = &sgx_epc_cg_ops,
+		.ops_arg = p,
+		.no_worker = c->no_ksgxd,
+	};
+	int ret;
+
+	ret = sgx_epc_cg_tree_create(&tc, &p->cg_tree);
+	if (ret)
+		return ret;
+	p->current_cg = p->cg_tree->root;
+	sgx_epc_cgroup_get(p->current_cg);
+	sgx_epc_cgroup_attach(p->current_cg);
+	return 0;
+}
+
+struct cg_collect {
+	struct sgx_epc_cgroup **cgs;
+	size_t n, cap;
+};
+
+static void cg_collect_fn(void *arg, struct sgx_epc_cgroup *cg, unsigned int depth)
+{
+	struct cg_collect *c = arg;
+
+	if (depth && c->n < c->cap) {
+		sgx_epc_cgroup_get(cg);
+		c->cgs[c->n++] = cg;
+	}
+}
+
+/*
+ * Every enclave is gone: remove what is left of the tree (children before
+ * their parents) and destroy it, which stops the worker.
+ */
+static void sgx_platform_cgroups_fini(struct sgx_platform *p)
+{
+	struct cg_collect c = { 0 };
+	char path[4096];
+	size_t i;
+
+	if (!p->cg_tree)
+		return;
+	if (p->current_cg) {
+		sgx_epc_cgroup_detach(p->current_cg);
+		sgx_epc_cgroup_put(p->current_cg);
+		p->current_cg = NULL;
+	}
+	c.cap = (size_t)atomic_load(&p->cg_tree->nr_cgroups);
+	c.cgs = calloc(c.cap + 1, sizeof(*c.cgs));
+	if (c.cgs) {
+		sgx_epc_cgroup_walk(p->cg_tree, cg_collect_fn, &c);
+		for (i = c.n; i-- > 0;) {
+			if (sgx_epc_cgroup_path(c.cgs[i], path, sizeof(path)) > 0)
+				sgx_epc_cgroup_rmdir(p->cg_tree, path);
+			sgx_epc_cgroup_put(c.cgs[i]);
+		}
+		free(c.cgs);
+	}
+	if (sgx_epc_cg_tree_destroy(p->cg_tree))
+		SGX_WARN("EPC cgroup tree still in use at platform destroy");
+	p->cg_tree = NULL;
+}
+
+struct sgx_epc_cg_tree *sgx_platform_cgroups(struct sgx_platform *p)
+{
+	return p ? p->cg_tree : NULL;
+}
+
+int sgx_platform_set_current_cgroup(struct sgx_platform *p, const char *path)
+{
+	struct sgx_epc_cgroup *cg, *old;
+	int ret;
+
+	if (!p || !path)
+		return -EINVAL;
+	cg = sgx_epc_cgroup_lookup(p->cg_tree, path);
+	if (IS_ERR(cg))
+		return (int)PTR_ERR(cg);
+	ret = sgx_epc_cgroup_attach(cg);
+	if (ret) {
+		sgx_epc_cgroup_put(cg);
+		return ret;
+	}
+	pthread_mutex_lock(&p->cg_lock);
+	old = p->current_cg;
+	p->current_cg = cg;
+	pthread_mutex_unlock(&p->cg_lock);
+	sgx_epc_cgroup_detach(old);
+	sgx_epc_cgroup_put(old);
+	return 0;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -469,11 +651,13 @@ static void platform_free(struct sgx_platform *p)
 {
 	unsigned int i;
 
+	/* First: the tree's worker calls back into the manager. */
+	sgx_platform_cgroups_fini(p);
 	for (i = 0; i < SGX_MAX_EPC_SECTIONS; i++) {
 		free(p->sgx_epc_sections[i].pages);
 		pthread_mutex_destroy(&p->sgx_numa_nodes[i].lock);
 	}
-	pthread_mutex_destroy(&p->sgx_reclaimer_lock);
+	pthread_mutex_destroy(&p->cg_lock);
 	pthread_mutex_destroy(&p->ksgxd_lock);
 	pthread_cond_destroy(&p->ksgxd_waitq);
 	pthread_cond_destroy(&p->ksgxd_sanitized_cond);
@@ -515,9 +699,8 @@ int sgx_platform_create(const struct sgx_platform_config *c, struct sgx_platform
 		pthread_mutex_init(&p->sgx_numa_nodes[i].lock, NULL);
 	}
 	INIT_LIST_HEAD(&p->sgx_dirty_page_list);
-	INIT_LIST_HEAD(&p->sgx_active_page_list);
 	INIT_LIST_HEAD(&p->encl_list);
-	pthread_mutex_init(&p->sgx_reclaimer_lock, NULL);
+	pthread_mutex_init(&p->cg_lock, NULL);
 	pthread_mutex_init(&p->ksgxd_lock, NULL);
 	pthread_cond_init(&p->ksgxd_waitq, NULL);
 	pthread_cond_init(&p->ksgxd_sanitized_cond, NULL);
@@ -551,6 +734,10 @@ int sgx_platform_create(const struct sgx_platform_config *c, struct sgx_platform
 	p->sgx_xfrm_reserved_mask = ~((uint64_t)r[2] | ((uint64_t)r[3] << 32));
 
 	ret = sgx_page_cache_init(p);
+	if (ret)
+		goto err;
+
+	ret = sgx_platform_cgroups_init(p, c);
 	if (ret)
 		goto err;
 

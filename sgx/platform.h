@@ -19,6 +19,16 @@
 
 struct sgx_platform;
 struct sgx_encl;
+struct sgx_epc_cg_tree;
+
+/*
+ * What the EPC cgroup controller does when a limit is lowered under the
+ * usage and nothing below it is reclaimable (docs/CGROUPS.md, "Worker").
+ */
+enum sgx_epc_oom_policy {
+	SGX_EPC_OOM_KILL,	/* v4/v5: the worker kills a victim enclave (default) */
+	SGX_EPC_OOM_ENOMEM,	/* v6+: limits only refuse new charges */
+};
 
 /* What the host provides to the manager. Every hook is optional. */
 struct sgx_platform_ops {
@@ -45,6 +55,12 @@ struct sgx_platform_config {
 	 * so that reclaim happens only where a test asks for it.
 	 */
 	bool no_ksgxd;
+	/*
+	 * The EPC cgroup tree's OOM policy (default SGX_EPC_OOM_KILL). With
+	 * no_ksgxd the tree's reclaim worker does not run either: queued work
+	 * waits for sgx_epc_cgroup_run_queued() (tests drive it by hand).
+	 */
+	enum sgx_epc_oom_policy epc_oom_policy;
 };
 
 /* Defaults: a default CPU (sgx_cpu_default_config), ksgxd on, no hooks. */
@@ -57,6 +73,26 @@ int sgx_platform_create(const struct sgx_platform_config *c, struct sgx_platform
 /* Stops ksgxd. Every enclave must have been released: returns -EBUSY otherwise. */
 int sgx_platform_destroy(struct sgx_platform *p);
 struct sgx_cpu *sgx_platform_cpu(struct sgx_platform *p);
+
+/*
+ * The platform's EPC cgroup tree (sgx/epc_cgroup.h: mkdir/rmdir, the misc.*
+ * files). Its capacity is the total EPC; every EPC page is charged to a
+ * cgroup of it and reclaimed through its per-cgroup LRUs.
+ */
+struct sgx_epc_cg_tree *sgx_platform_cgroups(struct sgx_platform *p);
+/*
+ * Move the calling "process" (embedded mode: the platform's one process)
+ * into the cgroup at path ("/" = root, the default): enclaves opened from
+ * now on are charged to it, and so are pages that sgx_alloc_epc_page()
+ * takes outside any enclave. 0, -ENOENT, -EINVAL.
+ */
+int sgx_platform_set_current_cgroup(struct sgx_platform *p, const char *path);
+/*
+ * Charge this enclave to the cgroup at path instead of its opener's (a
+ * daemon serving several client processes records each client's cgroup).
+ * Only before SGX_IOC_ENCLAVE_CREATE: -EBUSY after; -ENOENT, -EINVAL.
+ */
+int sgx_encl_set_cgroup(struct sgx_encl *encl, const char *path);
 
 /* Emulated per-thread state used by the default hooks. */
 void sgx_platform_set_current_node(struct sgx_platform *p, int nid);	/* -1 = default */
@@ -179,7 +215,8 @@ struct sgx_platform_stats {
 	uint64_t free_pages;		/* the atomic count */
 	uint64_t free_list_pages;	/* sum over the node free lists */
 	uint64_t poison_pages;
-	uint64_t active_pages;		/* on the reclaimer's list */
+	uint64_t active_pages;		/* reclaimable pages on the cgroups' LRUs */
+	uint64_t used_pages;		/* handed out and not freed: free + used == total - poison */
 	uint64_t nr_encls;
 	uint64_t va_pages;
 	uint64_t ewb, eldu, eaug, eadd, eremove, secs_ewb, secs_eldu;
@@ -209,7 +246,8 @@ void sgx_encl_get_stats(struct sgx_encl *encl, struct sgx_encl_stats *out);
 /*
  * The leak check: no enclave, free + poisoned == capacity, every page on a
  * free or poison list, the atomic count equal to the lists, nothing on the
- * active or dirty list, no VA page left. 0, or -1 with a reason in buf.
+ * cgroups' LRUs or the dirty list, no VA page left, nothing charged to any
+ * EPC cgroup. 0, or -1 with a reason in buf.
  */
 int sgx_platform_check_idle(struct sgx_platform *p, char *buf, unsigned long len);
 /* The count invariant alone (atomic count == sum of the free lists); usable any time. */

@@ -1,23 +1,27 @@
 // SPDX-License-Identifier: MIT
 /*
- * The EPC reclaimer (the kernel's sgx/main.c, second half): one batch of
- * sgx_reclaim_pages(), run by ksgxd between the watermarks and by allocators
- * as direct reclaim.
+ * The EPC reclaimer (the kernel's sgx/main.c, second half, as the cgroup
+ * series reshaped it): one batch of sgx_reclaim_pages(lru) from one EPC
+ * cgroup's reclaimable LRU, the controller's reclaim_lru op. ksgxd and direct
+ * reclaim run it through the controller's round-robin walk from the root
+ * (v16), a cgroup at its limit through the walk of its own subtree (charging,
+ * the reclaim worker).
  *
  * Aging without a hardware accessed bit.  The kernel asks every mm that maps
  * the enclave whether the PTE's Accessed bit was set since the last look.
  * Here each enclave page carries a software "young" bit: the fault path sets
  * it when it maps or loads a page, sgx_encl_access() and any explicit access
  * notification set it, and sgx_reclaimer_age() test-and-clears it. A young
- * page gets a second chance (back to the tail of the active list); an old one
+ * page gets a second chance (back to the tail of its LRU); an old one
  * is written back. Pages added by EADD start old: nothing has touched them.
  *
  * Phases of one batch, as in the kernel:
- *   1. isolate up to SGX_NR_TO_SCAN pages from the head of the active list
- *      (they stay RECLAIMER_TRACKED on no list = "reclaim in progress") and
+ *   1. isolate up to SGX_NR_TO_SCAN pages from the head of the cgroup's
+ *      reclaimable list (sgx_epc_cgroup_isolate_pages(): they stay
+ *      RECLAIMER_TRACKED on no list = "reclaim in progress") and
  *      pin their enclaves (kref_get_unless_zero; a dying enclave's page is
  *      simply dropped and left to sgx_encl_release());
- *   2. age, and under encl->lock prepare the backing and set BEING_RECLAIMED;
+ *   2. age (unless the caller ignores age after failed rounds), and under encl->lock prepare the backing and set BEING_RECLAIMED;
  *   3. zap (write-protect in every window, see window.c; adjacent pages of
  *      one enclave in one call) and EBLOCK;
  *   4. under encl->lock EWB (ETRACK / IPI on SGX_NOT_TRACKED), and evict the
@@ -32,6 +36,7 @@
 #include <errno.h>
 
 #include "sgx/encl.h"
+#include "sgx/epc_cgroup.h"
 #include "sgx/internal.h"
 #include "sgx/sgx.h"
 #include "sgx/window.h"
@@ -148,10 +153,6 @@ static void sgx_reclaimer_punch(struct sgx_encl *encl, unsigned long *addrs, uns
 	}
 }
 
-unsigned int sgx_reclaim_pages(struct sgx_platform *p)
-{
-	return __sgx_reclaim_pages(p, false);
-}
 
 /* The reclaimer's reference to an enclave goes; see __sgx_reclaim_direct(). */
 static void reclaimer_put(struct sgx_encl *encl, bool in_fault)
@@ -162,31 +163,26 @@ static void reclaimer_put(struct sgx_encl *encl, bool in_fault)
 		sgx_encl_put(encl);
 }
 
-unsigned int __sgx_reclaim_pages(struct sgx_platform *p, bool in_fault)
+unsigned int sgx_reclaim_lru(struct sgx_platform *p, struct sgx_epc_cgroup *cg,
+			     unsigned int nr, bool ignore_age, bool in_fault,
+			     unsigned int *written_out)
 {
 	struct sgx_epc_page *chunk[SGX_NR_TO_SCAN];
 	struct sgx_backing backing[SGX_NR_TO_SCAN];
 	struct sgx_encl_page *encl_page;
 	struct sgx_epc_page *epc_page;
-	unsigned int written = 0;
-	int cnt = 0, i;
+	unsigned int written = 0, scanned, isolated;
+	int cnt, i;
 
-	pthread_mutex_lock(&p->sgx_reclaimer_lock);
-	for (i = 0; i < SGX_NR_TO_SCAN; i++) {
-		if (list_empty(&p->sgx_active_page_list))
-			break;
-		epc_page = list_first_entry(&p->sgx_active_page_list, struct sgx_epc_page, list);
-		list_del_init(&epc_page->list);
-		atomic_fetch_sub(&p->nr_active, 1);
-		encl_page = epc_page->owner;
-
-		if (sgx_encl_get(encl_page->encl))
-			chunk[cnt++] = epc_page;
-		else
-			/* The enclave is being released: sgx_encl_release() frees the page. */
-			epc_page->flags &= ~SGX_EPC_PAGE_RECLAIMER_TRACKED;
-	}
-	pthread_mutex_unlock(&p->sgx_reclaimer_lock);
+	/*
+	 * Phase 1: the head of cg's reclaimable list. Each isolated page's
+	 * enclave is referenced (sgx_epc_page_get_encl()); a dying enclave's
+	 * page is dropped and left to sgx_encl_release().
+	 */
+	if (nr > SGX_NR_TO_SCAN)
+		nr = SGX_NR_TO_SCAN;
+	scanned = sgx_epc_cgroup_isolate_pages(cg, nr, chunk, &isolated);
+	cnt = (int)isolated;
 
 	for (i = 0; i < cnt; i++) {
 		struct sgx_encl *encl;
@@ -196,7 +192,7 @@ unsigned int __sgx_reclaim_pages(struct sgx_platform *p, bool in_fault)
 		encl_page = epc_page->owner;
 		encl = encl_page->encl;
 
-		if (!sgx_reclaimer_age(epc_page))
+		if (!ignore_age && !sgx_reclaimer_age(epc_page))
 			goto skip;
 
 		sgx_mutex_lock(&encl->lock);
@@ -210,10 +206,8 @@ unsigned int __sgx_reclaim_pages(struct sgx_platform *p, bool in_fault)
 		continue;
 
 skip:
-		pthread_mutex_lock(&p->sgx_reclaimer_lock);
-		list_add_tail(&epc_page->list, &p->sgx_active_page_list);
-		atomic_fetch_add(&p->nr_active, 1);
-		pthread_mutex_unlock(&p->sgx_reclaimer_lock);
+		/* Back to the tail of its own cgroup's list. */
+		sgx_epc_cgroup_lru_putback(cg, epc_page);
 
 		reclaimer_put(encl, in_fault);
 		chunk[i] = NULL;
@@ -284,9 +278,7 @@ skip:
 			if (!epc_page)
 				continue;
 			/* Clear TRACKED before the enclave can go: release must not see it. */
-			pthread_mutex_lock(&p->sgx_reclaimer_lock);
-			epc_page->flags &= ~SGX_EPC_PAGE_RECLAIMER_TRACKED;
-			pthread_mutex_unlock(&p->sgx_reclaimer_lock);
+			sgx_epc_cgroup_lru_done(cg, epc_page);
 			sgx_free_epc_page(p, epc_page);
 			reclaimer_put(encl, in_fault);
 			written++;
@@ -294,5 +286,42 @@ skip:
 		i = j;
 	}
 	atomic_fetch_add(&p->stats.pages_reclaimed, written);
+	if (written_out)
+		*written_out = written;
+	return scanned;
+}
+
+/*
+ * The v16 walk (sgx_epc_cgroup_reclaim_pages()) with the fault path's
+ * deferred enclave release: the cursor of root's subtree gives the next
+ * cgroup, one batch from its LRU, until nr pages were scanned, the subtree
+ * has nothing reclaimable, or a whole round found nothing.
+ */
+unsigned int sgx_reclaim_subtree(struct sgx_platform *p, struct sgx_epc_cgroup *root,
+				 unsigned int nr, bool in_fault)
+{
+	unsigned int scanned = 0, written = 0;
+	long idle = 0;
+
+	while (!sgx_epc_cgroup_lru_empty(root) && scanned < nr) {
+		struct sgx_epc_cgroup *cg = sgx_epc_cgroup_next_get(root);
+		unsigned int n = 0, w = 0;
+
+		if (atomic_load(&cg->lru.nr_reclaimable) > 0)
+			n = sgx_reclaim_lru(p, cg, SGX_NR_TO_SCAN, false, in_fault, &w);
+		sgx_epc_cgroup_put(cg);
+		scanned += n;
+		written += w;
+		if (n)
+			idle = 0;
+		else if (++idle > atomic_load(&p->cg_tree->nr_cgroups) + 1)
+			break;
+	}
 	return written;
+}
+
+/* One batch: the first cgroup in round-robin order that has something to scan. */
+unsigned int sgx_reclaim_pages(struct sgx_platform *p)
+{
+	return sgx_reclaim_subtree(p, p->cg_tree->root, 1, false);
 }

@@ -22,21 +22,42 @@
 #define SGX_NR_LOW_PAGES	32
 #define SGX_NR_HIGH_PAGES	64
 
+/*
+ * Page flags. TRACKED and CG_UNRECLAIMABLE belong to the EPC cgroup LRUs
+ * (sgx/epc_cgroup_lru.c) and change under the page's LRU lock; IS_FREE under
+ * the node lock; OWNER_ENCL is set once at allocation, before the page is
+ * visible to anybody else.
+ */
+/* On its cgroup's reclaimable list, or isolated by a reclaimer (page->list empty). */
 #define SGX_EPC_PAGE_RECLAIMER_TRACKED	(1u << 0)
 #define SGX_EPC_PAGE_IS_FREE		(1u << 1)
+/* Recorded on its cgroup's unreclaimable list (SECS, VA) for the OOM scan. */
+#define SGX_EPC_PAGE_CG_UNRECLAIMABLE	(1u << 2)
+/* 'owner' is the struct sgx_encl itself (VA pages; v4's SGX_EPC_OWNER_ENCL). */
+#define SGX_EPC_PAGE_OWNER_ENCL		(1u << 3)
 
 #define SGX_EINIT_SPIN_COUNT	20
 #define SGX_EINIT_SLEEP_COUNT	50
 #define SGX_EINIT_SLEEP_TIME	20	/* ms */
 
+struct sgx_epc_cgroup;
+struct sgx_epc_cg_tree;
+
 /* The kernel's descriptor of one 4 KiB EPC frame. */
 struct sgx_epc_page {
 	unsigned int section;
-	/* RECLAIMER_TRACKED under sgx_reclaimer_lock, IS_FREE under the node lock */
-	uint16_t flags;
+	uint16_t flags;		/* see above */
 	uint16_t poison;	/* under the node lock */
-	void *owner;		/* struct sgx_encl_page *, NULL for VA pages and free pages */
-	struct list_head list;	/* free/poison/dirty/active list or a reclaimer's chunk */
+	/*
+	 * struct sgx_encl_page * (REG, TCS, SECS: &encl->secs), the struct
+	 * sgx_encl (VA pages, SGX_EPC_PAGE_OWNER_ENCL), NULL for free pages
+	 * and pages allocated outside any enclave.
+	 */
+	void *owner;
+	/* free/poison/dirty list, a cgroup LRU list, or none while isolated */
+	struct list_head list;
+	/* The cgroup charged for the page (holds a reference), NULL while free. */
+	struct sgx_epc_cgroup *epc_cg;
 };
 
 struct sgx_numa_node {
@@ -87,10 +108,16 @@ struct sgx_platform {
 	/* Pages waiting for sanitization; private to ksgxd (no lock), as in the kernel. */
 	struct list_head sgx_dirty_page_list;
 
-	/* The reclaimable ("active") pages, oldest at the head. */
-	pthread_mutex_t sgx_reclaimer_lock;
-	struct list_head sgx_active_page_list;
-	atomic_long nr_active;		/* length of the active list, for lock-free emptiness */
+	/*
+	 * The EPC cgroup tree (capacity = the whole EPC): every page is charged
+	 * to a cgroup of it and sits on that cgroup's LRUs, which replace the
+	 * kernel's global active list and sgx_reclaimer_lock. 'current_cg' is
+	 * the calling process's cgroup (embedded: the platform's one process),
+	 * referenced and attached; under cg_lock.
+	 */
+	struct sgx_epc_cg_tree *cg_tree;
+	pthread_mutex_t cg_lock;
+	struct sgx_epc_cgroup *current_cg;
 
 	/* ksgxd and its wait queue. */
 	pthread_t ksgxd_tsk;
@@ -167,10 +194,26 @@ static inline uint64_t sgx_get_epc_phys_addr(struct sgx_platform *p, struct sgx_
 	return s->phys_addr + (uint64_t)(page - s->pages) * SGX_PAGE_SIZE;
 }
 
+/*
+ * Charge one page to cg (the kernel's try_charge of the allocating task's
+ * cgroup: SGX_DO_RECLAIM when reclaim is true, else SGX_NO_RECLAIM, which
+ * fails with -EBUSY and queues the cgroup's worker), then take a frame.
+ * -ENOMEM, -EBUSY, -ERESTARTSYS. reclaim=true must not be used with
+ * encl->lock held: reclaim takes the locks of the enclaves it evicts from.
+ */
+struct sgx_epc_page *sgx_alloc_epc_page_cg(struct sgx_platform *p, struct sgx_epc_cgroup *cg,
+					   void *owner, bool reclaim);
+/* The same, charged to the calling process's cgroup (p->current_cg). */
 struct sgx_epc_page *sgx_alloc_epc_page(struct sgx_platform *p, void *owner, bool reclaim);
+/* Onto the free list; off its cgroup's unreclaimable list; uncharged. */
 void sgx_free_epc_page(struct sgx_platform *p, struct sgx_epc_page *page);
+/* sgx_record_epc_page(): at the tail of its cgroup's reclaimable LRU. */
 void sgx_mark_page_reclaimable(struct sgx_platform *p, struct sgx_epc_page *page);
+/* SECS and VA pages: on its cgroup's unreclaimable list (for the OOM scan). */
+void sgx_record_page_unreclaimable(struct sgx_platform *p, struct sgx_epc_page *page);
+/* Off its LRU; -EBUSY while a reclaimer holds it (reclaim in progress). */
 int sgx_unmark_page_reclaimable(struct sgx_platform *p, struct sgx_epc_page *page);
+/* free < watermark and something reclaimable anywhere in the cgroup tree. */
 bool sgx_should_reclaim(struct sgx_platform *p, unsigned long watermark);
 void sgx_reclaim_direct(struct sgx_platform *p);
 /*
@@ -180,10 +223,28 @@ void sgx_reclaim_direct(struct sgx_platform *p);
  * process-context entry point) instead, see sgx_encl_put_deferred().
  */
 void __sgx_reclaim_direct(struct sgx_platform *p, bool in_fault);
-unsigned int __sgx_reclaim_pages(struct sgx_platform *p, bool in_fault);
+/*
+ * The reclaim_lru op (the kernel's sgx_reclaim_pages(lru, ...)): one batch
+ * of at most nr (clamped to SGX_NR_TO_SCAN) pages from cg's own reclaimable
+ * LRU. Returns the pages scanned; *written (optional) the pages written back.
+ */
+unsigned int sgx_reclaim_lru(struct sgx_platform *p, struct sgx_epc_cgroup *cg,
+			     unsigned int nr, bool ignore_age, bool in_fault,
+			     unsigned int *written);
+/*
+ * The v16 round-robin walk over root's subtree, batch by batch, until nr
+ * pages were scanned or nothing is reclaimable (the controller's
+ * sgx_epc_cgroup_reclaim_pages(), usable from the fault path too).
+ * Returns the pages written back.
+ */
+unsigned int sgx_reclaim_subtree(struct sgx_platform *p, struct sgx_epc_cgroup *root,
+				 unsigned int nr, bool in_fault);
 /* Release the enclaves queued by sgx_encl_put_deferred(). Process context. */
 void sgx_release_deferred(struct sgx_platform *p);
-/* One reclaim batch; returns the number of pages written back. */
+/*
+ * One reclaim batch from the root's subtree (the next cgroup in round-robin
+ * order that has reclaimable pages); returns the number written back.
+ */
 unsigned int sgx_reclaim_pages(struct sgx_platform *p);
 void sgx_wake_ksgxd(struct sgx_platform *p);
 int sgx_current_node(struct sgx_platform *p);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "sgx/encl.h"
+#include "sgx/epc_cgroup.h"
 #include "sgx/internal.h"
 
 void sgx_platform_get_stats(struct sgx_platform *p, struct sgx_platform_stats *out)
@@ -25,7 +26,8 @@ void sgx_platform_get_stats(struct sgx_platform *p, struct sgx_platform_stats *o
 		out->free_list_pages += out->node[i].free_pages;
 		out->poison_pages += out->node[i].poison_pages;
 	}
-	out->active_pages = (uint64_t)atomic_load(&p->nr_active);
+	out->active_pages = (uint64_t)atomic_load(&p->cg_tree->root->subtree_reclaimable);
+	out->used_pages = (uint64_t)atomic_load(&p->nr_used_pages);
 	out->nr_encls = (uint64_t)atomic_load(&p->nr_encls);
 	out->va_pages = atomic_load(&p->stats.va_pages);
 	out->ewb = atomic_load(&p->stats.ewb);
@@ -37,7 +39,9 @@ void sgx_platform_get_stats(struct sgx_platform *p, struct sgx_platform_stats *o
 	out->secs_eldu = atomic_load(&p->stats.secs_eldu);
 	out->faults = atomic_load(&p->stats.faults);
 	out->ksgxd_passes = atomic_load(&p->stats.ksgxd_passes);
-	out->direct_reclaim_passes = atomic_load(&p->stats.direct_reclaim_passes);
+	/* Direct reclaim includes the rounds a charge at a cgroup's limit reclaimed synchronously. */
+	out->direct_reclaim_passes = atomic_load(&p->stats.direct_reclaim_passes) +
+				     atomic_load(&p->cg_tree->stats.sync_reclaims);
 	out->pages_reclaimed = atomic_load(&p->stats.pages_reclaimed);
 	out->direct_reclaim_ns = atomic_load(&p->stats.direct_reclaim_ns);
 	out->not_tracked_ipis = atomic_load(&p->stats.not_tracked_ipis);
@@ -83,9 +87,36 @@ bool sgx_platform_free_count_consistent(struct sgx_platform *p)
 	return ok;
 }
 
+/* The first cgroup with a charge or a page on its lists (every one must be empty at idle). */
+struct cg_idle {
+	struct sgx_epc_cgroup *bad;
+	char path[256];
+	uint64_t usage;
+	long nr_reclaimable, nr_unreclaimable;
+};
+
+static void cg_idle_fn(void *arg, struct sgx_epc_cgroup *cg, unsigned int depth)
+{
+	struct cg_idle *c = arg;
+
+	(void)depth;
+	if (c->bad)
+		return;
+	if (atomic_load(&cg->usage) || atomic_load(&cg->lru.nr_reclaimable) ||
+	    atomic_load(&cg->lru.nr_unreclaimable) || atomic_load(&cg->subtree_reclaimable)) {
+		c->bad = cg;
+		if (sgx_epc_cgroup_path(cg, c->path, sizeof(c->path)) < 0)
+			snprintf(c->path, sizeof(c->path), "(long path)");
+		c->usage = atomic_load(&cg->usage);
+		c->nr_reclaimable = atomic_load(&cg->lru.nr_reclaimable);
+		c->nr_unreclaimable = atomic_load(&cg->lru.nr_unreclaimable);
+	}
+}
+
 int sgx_platform_check_idle(struct sgx_platform *p, char *buf, unsigned long len)
 {
 	unsigned long counted_free = 0, counted_poison = 0, listed;
+	struct cg_idle cgc;
 	struct sgx_epc_page *page;
 	unsigned int i;
 	uint64_t j;
@@ -95,8 +126,14 @@ int sgx_platform_check_idle(struct sgx_platform *p, char *buf, unsigned long len
 	sgx_release_deferred(p);
 	if (atomic_load(&p->nr_encls))
 		IDLE_FAIL("%ld enclaves still open", atomic_load(&p->nr_encls));
-	if (atomic_load(&p->nr_active))
-		IDLE_FAIL("%ld pages on the active list", atomic_load(&p->nr_active));
+	cgc = (struct cg_idle){ .bad = NULL };
+	sgx_epc_cgroup_walk(p->cg_tree, cg_idle_fn, &cgc);
+	if (cgc.bad)
+		IDLE_FAIL("EPC cgroup %s: %llu bytes charged, %ld + %ld pages on its LRUs",
+			  cgc.path, (unsigned long long)cgc.usage, cgc.nr_reclaimable,
+			  cgc.nr_unreclaimable);
+	if (atomic_load(&p->nr_used_pages))
+		IDLE_FAIL("%ld EPC pages in use", atomic_load(&p->nr_used_pages));
 	if (!list_empty(&p->sgx_dirty_page_list))
 		IDLE_FAIL("pages left on the dirty list");
 	if (atomic_load(&p->stats.va_pages))

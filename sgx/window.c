@@ -226,6 +226,21 @@ void sgx_encl_window_punch(struct sgx_encl *encl, unsigned long addr, unsigned l
 	atomic_fetch_add(&encl->platform->stats.punches, 1);
 }
 
+/*
+ * The OOM path: truncate the memfd, which takes every page out of every
+ * mapping of it in every process; an access then faults with SIGBUS (beyond
+ * the end of the file), and the fault path, seeing SGX_ENCL_NO_MEMORY, lets
+ * it through. The frames must not be aliased here any more. encl->lock held.
+ */
+void sgx_encl_window_truncate(struct sgx_encl *encl)
+{
+	if (encl->window_fd < 0)
+		return;
+	if (ftruncate(encl->window_fd, 0))
+		SGX_WARN("truncating the window of an OOM victim failed: %d", errno);
+	atomic_fetch_add(&encl->platform->stats.punches, 1);
+}
+
 static void window_wp(struct sgx_window *w, unsigned long addr, bool protect)
 {
 	struct uffdio_writeprotect wp = {
@@ -572,6 +587,9 @@ int sgx_mmap(struct sgx_encl *encl, unsigned long addr, unsigned long len, int p
 		return ret;
 	len = (len + SGX_PAGE_SIZE - 1) & SGX_ENCL_PAGE_ADDR_MASK;
 	end = addr + len;
+	/* v4: an OOM victim gets no new mapping (sgx_encl_mm_add() refuses it too). */
+	if (sgx_encl_no_memory(encl))
+		return -ENOMEM;
 	/* The window is the enclave's memory at its own linear addresses. */
 	if (!encl_test_flag(encl, SGX_ENCL_CREATED) || !encl->view ||
 	    (addr & (SGX_PAGE_SIZE - 1)) || !len || end < addr ||

@@ -74,6 +74,8 @@ bool sgx_encl_window_installed(struct sgx_encl *encl, struct sgx_encl_page *page
  * encl->lock held, or the pages cannot be loaded meanwhile (punch_pending).
  */
 void sgx_encl_window_punch(struct sgx_encl *encl, unsigned long addr, unsigned long npages);
+/* OOM: truncate the memfd (every mapping SIGBUSes from now on). encl->lock held, no alias left. */
+void sgx_encl_window_truncate(struct sgx_encl *encl);
 /* Drop the zap's write protection of evicted pages in every window (same rule). */
 void sgx_encl_window_unzap(struct sgx_encl *encl, unsigned long addr, unsigned long npages);
 /* Clear write protection of one page of window w (stale marker after a reload). */

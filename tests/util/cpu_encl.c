@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* Test helper: build and page small enclaves on an emulated CPU (cpu_encl.h). */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,13 +23,20 @@ struct sgx_cpu *cpu_test_create(uint64_t epc_size, unsigned int nr_sections)
 	return cpu;
 }
 
+static struct sgx_signer *test_signer;	/* per process: keygen is slow */
+
+static void test_signer_init(void)
+{
+	test_signer = sgx_signer_generate();
+}
+
+/* Thread-safe: the cgroup stress test builds enclaves from several threads. */
 const struct sgx_signer *cpu_test_signer(void)
 {
-	static struct sgx_signer *signer;	/* per process: keygen is slow */
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-	if (!signer)
-		signer = sgx_signer_generate();
-	return signer;
+	pthread_once(&once, test_signer_init);
+	return test_signer;
 }
 
 void cpu_test_set_lehash(struct sgx_cpu *cpu, const struct sgx_signer *s)

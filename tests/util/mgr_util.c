@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "tests/util/cpu_encl.h"
+#include "sgx/epc_cgroup.h"
 #include "sgx/sgx.h"
 #include "tests/util/mgr_util.h"
 
@@ -44,6 +45,12 @@ void mgr_pattern(void *page, uint64_t tag, uint64_t addr, uint64_t gen)
 
 long mgr_encl_create(struct mgr_encl *e, struct sgx_platform *p, uint64_t base, uint64_t size)
 {
+	return mgr_encl_create_cg(e, p, NULL, base, size);
+}
+
+long mgr_encl_create_cg(struct mgr_encl *e, struct sgx_platform *p, const char *cg,
+			uint64_t base, uint64_t size)
+{
 	struct sgx_secs *secs = aligned_alloc(4096, 4096);
 	struct sgx_enclave_create arg;
 	long ret;
@@ -57,6 +64,13 @@ long mgr_encl_create(struct mgr_encl *e, struct sgx_platform *p, uint64_t base, 
 	if (sgx_open(p, &e->encl)) {
 		free(secs);
 		return -ENOMEM;
+	}
+	if (cg) {
+		ret = sgx_encl_set_cgroup(e->encl, cg);
+		if (ret) {
+			free(secs);
+			return ret;
+		}
 	}
 	memset(secs, 0, 4096);
 	secs->base = base;
@@ -203,10 +217,58 @@ int mgr_platform_finish(struct sgx_platform *p)
 		fprintf(stderr, "check_idle: %s\n", buf);
 		return -1;
 	}
+	/* Nothing charged: the root's misc.current, as user space reads it. */
+	if (mgr_cg_current(p, "/") != 0) {
+		fprintf(stderr, "check_idle: root misc.current is %lld\n",
+			(long long)mgr_cg_current(p, "/"));
+		return -1;
+	}
+	sgx_platform_get_stats(p, &st);
+	if (st.free_pages + st.used_pages + st.poison_pages != st.total_pages) {
+		fprintf(stderr, "check_idle: free %llu + used %llu + poison %llu != %llu\n",
+			(unsigned long long)st.free_pages, (unsigned long long)st.used_pages,
+			(unsigned long long)st.poison_pages, (unsigned long long)st.total_pages);
+		return -1;
+	}
 	ret = sgx_platform_destroy(p);
 	if (ret)
 		fprintf(stderr, "destroy: %d\n", ret);
 	return ret ? -1 : 0;
+}
+
+/* The sgx_epc value of a misc file ("sgx_epc N\n" or "sgx_epc.max N\n"): N, "max" = -2, error -1. */
+static long long mgr_cg_value(struct sgx_platform *p, const char *path, const char *file)
+{
+	char buf[128], *sp;
+	int ret;
+
+	ret = sgx_epc_cgroup_read(sgx_platform_cgroups(p), path, file, buf, sizeof(buf));
+	if (ret < 0)
+		return -1;
+	sp = strchr(buf, ' ');
+	if (!sp)
+		return -1;
+	if (!strncmp(sp + 1, "max", 3))
+		return -2;
+	return strtoll(sp + 1, NULL, 0);
+}
+
+long long mgr_cg_current(struct sgx_platform *p, const char *path)
+{
+	return mgr_cg_value(p, path, "misc.current");
+}
+
+long long mgr_cg_events(struct sgx_platform *p, const char *path)
+{
+	return mgr_cg_value(p, path, "misc.events");
+}
+
+int mgr_cg_set_max(struct sgx_platform *p, const char *path, uint64_t bytes)
+{
+	char buf[64];
+	int n = snprintf(buf, sizeof(buf), "sgx_epc %llu", (unsigned long long)bytes);
+
+	return sgx_epc_cgroup_write(sgx_platform_cgroups(p), path, "misc.max", buf, (size_t)n);
 }
 
 struct sgx_platform *mgr_window_platform(uint64_t epc_pages, unsigned int nr_sections,

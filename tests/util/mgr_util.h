@@ -31,6 +31,9 @@ struct sgx_platform *mgr_platform(uint64_t epc_pages, unsigned int nr_sections, 
 
 /* open + SGX_IOC_ENCLAVE_CREATE of [base, base+size); returns the ioctl's result. */
 long mgr_encl_create(struct mgr_encl *e, struct sgx_platform *p, uint64_t base, uint64_t size);
+/* The same, charged to the EPC cgroup at path (sgx_encl_set_cgroup() before CREATE). */
+long mgr_encl_create_cg(struct mgr_encl *e, struct sgx_platform *p, const char *cg,
+			uint64_t base, uint64_t size);
 /*
  * ADD_PAGES of n pages at offset with pattern contents (generation 0).
  * *count (optional) receives the ioctl's count.
@@ -97,9 +100,21 @@ int mgr_churn_start(struct mgr_churn *c, struct sgx_platform *p, unsigned int nr
 /* Stop and join them; true if every thread completed at least one round. */
 bool mgr_churn_stop(struct mgr_churn *c);
 
+/*
+ * EPC cgroups of p: misc.current (bytes) and misc.events (count) of the
+ * cgroup at path, -1 on error; misc.max := bytes (0 or -errno).
+ */
+long long mgr_cg_current(struct sgx_platform *p, const char *path);
+long long mgr_cg_events(struct sgx_platform *p, const char *path);
+int mgr_cg_set_max(struct sgx_platform *p, const char *path, uint64_t bytes);
+
 /* Number of EPC pages in use = total - free - poisoned. */
 uint64_t mgr_used_pages(struct sgx_platform *p);
-/* check_idle + destroy; 0 or -1 (message printed). */
+/*
+ * check_idle (which includes: nothing charged to any EPC cgroup, nothing on
+ * their LRUs) + root misc.current == 0 + free + used + poison == capacity,
+ * then destroy; 0 or -1 (message printed).
+ */
 int mgr_platform_finish(struct sgx_platform *p);
 
 #endif /* SGXEMU_TESTS_MGR_UTIL_H */
