@@ -83,10 +83,20 @@ static int parse_group(const char *s, gid_t *out)
 static int serve(struct sgxd_config *cfg, int ready)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
+	sigset_t stop, old;
 	char err[512];
 	char byte;
 	int ret;
 
+	/*
+	 * The platform's threads (ksgxd, the cgroup worker) start inside
+	 * sgxd_create() and inherit this mask: SIGTERM/SIGINT reach only this
+	 * thread, whose handler wakes the accept loop.
+	 */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigprocmask(SIG_BLOCK, &stop, &old);
 	ret = sgxd_create(cfg, &the_daemon, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "sgxemu daemon: %s\n", err);
@@ -102,6 +112,7 @@ static int serve(struct sgxd_config *cfg, int ready)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (ready >= 0) {
 		byte = 0;
 		if (write(ready, &byte, 1) < 0) {

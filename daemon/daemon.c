@@ -20,6 +20,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -127,6 +128,21 @@ static void dlog(struct sgxd *d, const char *fmt, ...)
 	if (write(d->cfg.log_fd, line, (size_t)n) < 0) {
 		/* nowhere to report it */
 	}
+}
+
+/*
+ * A client's string as it may appear in the log: at most len - 1 bytes,
+ * control characters and non-ASCII bytes as '?', so a path with a newline
+ * cannot forge a log line.
+ */
+static const char *printable(const char *in, char *out, size_t len)
+{
+	size_t i;
+
+	for (i = 0; in[i] && i + 1 < len; i++)
+		out[i] = (in[i] < 0x20 || in[i] >= 0x7f) ? '?' : in[i];
+	out[i] = '\0';
+	return out;
 }
 
 /* ---- replies ---- */
@@ -297,8 +313,11 @@ static int handle_hello(struct sgxd_conn *c, struct sgxd_rbuf *r, const char **w
 	}
 	c->role = role;
 	c->hello_done = true;
-	if (d->cfg.verbose)
-		dlog(d, "%s: HELLO role %u name '%.64s'", c->tag, role, name);
+	if (d->cfg.verbose) {
+		char n[65];
+
+		dlog(d, "%s: HELLO role %u name '%s'", c->tag, role, printable(name, n, sizeof(n)));
+	}
 	sgxd_w_s32(&c->out, 0);
 	sgxd_w_u32(&c->out, (uint32_t)getpid());
 	sgxd_w_u32(&c->out, SGXD_MAX_PAYLOAD);
@@ -354,9 +373,12 @@ static int handle_mkdir_rmdir(struct sgxd_conn *c, uint16_t type, struct sgxd_rb
 		ret = sgx_epc_cgroup_mkdir(c->d->tree, path);
 	else
 		ret = sgx_epc_cgroup_rmdir(c->d->tree, path);
-	if (c->d->cfg.verbose || !ret)
-		dlog(c->d, "%s: %s %.256s: %d", c->tag,
-		     type == SGXD_MSG_CG_MKDIR ? "mkdir" : "rmdir", path, ret);
+	if (c->d->cfg.verbose || !ret) {
+		char p[257];
+
+		dlog(c->d, "%s: %s %s: %d", c->tag, type == SGXD_MSG_CG_MKDIR ? "mkdir" : "rmdir",
+		     printable(path, p, sizeof(p)), ret);
+	}
 	sgxd_w_s32(&c->out, ret);
 	return 0;
 }
@@ -390,8 +412,12 @@ static int handle_write(struct sgxd_conn *c, struct sgxd_rbuf *r, const char **w
 		return -EBADMSG;
 	}
 	ret = sgx_epc_cgroup_write(c->d->tree, path, file, value, strlen(value));
-	if (c->d->cfg.verbose || !ret)
-		dlog(c->d, "%s: write %.256s %.64s '%.64s': %d", c->tag, path, file, value, ret);
+	if (c->d->cfg.verbose || !ret) {
+		char p[257], f[65], v[65];
+
+		dlog(c->d, "%s: write %s %s '%s': %d", c->tag, printable(path, p, sizeof(p)),
+		     printable(file, f, sizeof(f)), printable(value, v, sizeof(v)), ret);
+	}
 	sgxd_w_s32(&c->out, ret);
 	return 0;
 }
@@ -633,6 +659,7 @@ static void reap(struct sgxd *d, bool all)
 static void accept_one(struct sgxd *d)
 {
 	struct ucred cr = { 0 };
+	sigset_t all, old;
 	struct timeval tv;
 	struct sgxd_conn *c;
 	char why[192];
@@ -687,7 +714,11 @@ static void accept_one(struct sgxd *d)
 	d->slots[slot] = c;
 	d->nr_clients++;
 	pthread_mutex_unlock(&d->lock);
+	/* Connection threads take no asynchronous signal: those are the main thread's. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	ret = pthread_create(&c->thread, NULL, conn_thread, c);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (ret) {
 		pthread_mutex_lock(&d->lock);
 		d->slots[slot] = NULL;

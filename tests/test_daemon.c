@@ -496,6 +496,8 @@ TEST(daemon_cli_cgroup_round_trip)
 	CHECK_EQ(r.status, 0);
 	CLI(&r, s, "cgroup", "read", "/a/b/", "misc.max");
 	CHECK(!strcmp(r.out, "sgx_epc 4096\n"));
+	/* logged, with the client's newline made harmless */
+	CHECK(log_has(&td, "write /a/b misc.max 'sgx_epc 0x1000?': 0"));
 	CLI(&r, s, "cgroup", "read", "/", "misc.capacity");
 	CHECK(!strcmp(r.out, "sgx_epc 1048576\n"));
 	CLI(&r, s, "cgroup", "read", "/a", "misc.current");
