@@ -283,6 +283,20 @@ static int check_peer(struct sgxd *d, int fd, struct ucred *cr, char *why, size_
 	return -EACCES;
 }
 
+/* True unless the process is known to be in another pid namespace than the daemon. */
+static bool same_pid_ns(pid_t pid)
+{
+	char self[64], peer[64], path[64];
+	ssize_t a, b;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)pid);
+	a = readlink("/proc/self/ns/pid", self, sizeof(self));
+	b = readlink(path, peer, sizeof(peer));
+	if (a <= 0 || b <= 0)
+		return true;	/* cannot tell: be strict */
+	return a == b && !memcmp(self, peer, (size_t)a);
+}
+
 /* ---- request handlers: decode everything, check the end, then act ---- */
 
 #define BAD(r) (sgxd_r_end(r) ? -EBADMSG : 0)
@@ -307,7 +321,13 @@ static int handle_hello(struct sgxd_conn *c, struct sgxd_rbuf *r, const char **w
 		*why = "HELLO: unknown flags";
 		return -EINVAL;
 	}
-	if (pid != (uint32_t)c->pid) {
+	/*
+	 * The peer's pid as the kernel translated it into our namespace is the
+	 * one the daemon uses; HELLO's must agree unless the peer lives in
+	 * another pid namespace (a container), where it knows itself by another
+	 * number.
+	 */
+	if (pid != (uint32_t)c->pid && same_pid_ns(c->pid)) {
 		*why = "HELLO: pid differs from the peer credentials";
 		return -EPERM;
 	}

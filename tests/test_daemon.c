@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1040,6 +1041,51 @@ TEST(daemon_peer_credentials)
 	CHECK_EQ(connect_as(td.t.sock, 65534, 65534, member, 2), 0);
 	/* root is admitted whatever its groups */
 	CHECK_EQ(connect_as(td.t.sock, 0, 65534, none, 0), 0);
+	CHECK(good_client_works(td.t.sock));
+	tdaemon_stop(&td);
+}
+
+/* A client in another pid namespace knows itself as pid 1: admitted, known by our pid for it. */
+TEST(daemon_client_in_other_pid_namespace)
+{
+	struct tdaemon td = { 0 };
+	int fds[2], ret = -1000, st;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		SKIP("needs root for a pid namespace");
+	REQUIRE_EQ(tdaemon_start(&td), 0);
+	REQUIRE_EQ(pipe(fds), 0);
+	pid = fork();
+	if (pid == 0) {
+		pid_t inner;
+
+		if (unshare(CLONE_NEWPID))
+			_exit(42);
+		inner = fork();
+		if (inner == 0) {
+			struct sgxd_client *c;
+			char err[256];
+			int r = getpid() == 1 ? sgxd_client_connect(td.t.sock, SGXD_ROLE_CLI, "ns",
+								    &c, err, sizeof(err)) : -999;
+
+			if (!r)
+				sgxd_client_close(c);
+			if (write(fds[1], &r, sizeof(r)) != sizeof(r))
+				_exit(1);
+			_exit(0);
+		}
+		waitpid(inner, NULL, 0);
+		_exit(0);
+	}
+	close(fds[1]);
+	if (read(fds[0], &ret, sizeof(ret)) != sizeof(ret))
+		ret = -2000;
+	close(fds[0]);
+	waitpid(pid, &st, 0);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 42)
+		SKIP("unshare(CLONE_NEWPID) is not permitted here");
+	CHECK_EQ(ret, 0);
 	CHECK(good_client_works(td.t.sock));
 	tdaemon_stop(&td);
 }
