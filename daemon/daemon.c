@@ -690,6 +690,9 @@ static void accept_one(struct sgxd *d)
 	if (fd < 0) {
 		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
 			dlog(d, "accept: %s", strerror(errno));
+		/* Out of fds: the connection stays queued; do not spin on it. */
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+			usleep(100000);
 		return;
 	}
 	tv.tv_sec = (d->cfg.msg_timeout_ms) / 1000;
