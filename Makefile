@@ -3,7 +3,8 @@
 # with AddressSanitizer + UndefinedBehaviorSanitizer, `make SAN=tsan` into
 # build-tsan/ with ThreadSanitizer; `make fuzz` builds the libFuzzer targets
 # with clang into build-fuzz/. Sources are found by directory, so a new .c
-# file in cpu/, sgx/, host/, cli/, bench/ or tests/ needs no Makefile change.
+# file in cpu/, sgx/, daemon/, host/, cli/, bench/ or tests/ needs no Makefile
+# change.
 
 CC      := gcc
 SAN     ?=
@@ -29,7 +30,7 @@ CFLAGS  := -std=gnu11 $(OPT) -g -fPIC -pthread $(WARN) $(SANFLAGS) -Iinclude -I.
 LDLIBS  := -lcrypto -lpthread -lm
 LDFLAGS := -pthread $(SANFLAGS)
 
-LIB_SRCS   := $(sort $(wildcard cpu/*.c sgx/*.c enclave/*.c))
+LIB_SRCS   := $(sort $(wildcard cpu/*.c sgx/*.c enclave/*.c daemon/*.c))
 HOST_SRCS  := $(sort $(filter-out host/preload%,$(wildcard host/*.c host/*.S)))
 PRELOAD_SRCS := $(sort $(wildcard host/preload*.c))
 CLI_SRCS   := $(sort $(wildcard cli/*.c bench/*.c))
@@ -128,8 +129,8 @@ ENCL_LDFLAGS  := -static -nostdlib -nostartfiles -Wl,-T,examples/enclave/bigheap
                  -Wl,--build-id=none
 
 all: $(EXAMPLES)
-# The tests run the example under the shim.
-$(TESTS): | $(EXAMPLES)
+# The tests run the example under the shim, and the CLI (daemon tests).
+$(TESTS): | $(EXAMPLES) $(CLI)
 
 $(EXAMPLE_ENCL): $(EXAMPLE_ENCL_SRCS) examples/enclave/bigheap.lds examples/bigheap_abi.h
 	@mkdir -p $(dir $@)

@@ -148,6 +148,21 @@ cli_runner() {
 	check 0 '^OK: ' showcase
 	check 0 '^OK: ' showcase --epc 1M --sections 2 --sgx1
 	check 2 'too small' showcase --epc 16K
+	# The shared platform's client commands without a daemon, and their usage errors.
+	check 0 'sgxemu cgroup' help cgroup
+	check 0 '--oom POLICY' help daemon
+	check 1 'no sgxemu daemon at /nonexistent/sgxemu-test.sock' \
+		cgroup --socket /nonexistent/sgxemu-test.sock tree
+	check 1 'no sgxemu daemon' cgroup --socket /nonexistent/sgxemu-test.sock mkdir /a
+	check 1 'no sgxemu daemon' status --socket /nonexistent/sgxemu-test.sock
+	check 2 'missing subcommand' cgroup
+	check 2 'unknown subcommand .frobnicate' cgroup frobnicate
+	check 2 'read takes 2 arguments' cgroup read /a
+	check 2 'unknown option .--bogus' cgroup --bogus tree
+	check 2 'needs an argument' cgroup --socket
+	check 2 'must be kill or enomem' daemon --oom maybe
+	check 2 'from 1 to 4096' daemon --max-clients 0
+	check 2 'unexpected argument' daemon extra
 	echo "$passed passed, $failed failed"
 	[ "$failed" -eq 0 ]
 }

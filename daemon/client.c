@@ -1,0 +1,377 @@
+// SPDX-License-Identifier: MIT
+/* The client side of the daemon protocol (daemon/client.h). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "daemon/client.h"
+
+#define CLIENT_TIMEOUT_MS	30000	/* a reply that does not come is a dead daemon */
+
+struct sgxd_client {
+	int fd;
+	uint32_t next_id;
+	char err[256];
+	uint8_t in[SGXD_HDR_SIZE + SGXD_MAX_PAYLOAD];
+	struct sgxd_wbuf req;
+};
+
+const char *sgxd_socket_path(const char *opt)
+{
+	const char *env;
+
+	if (opt && *opt)
+		return opt;
+	env = getenv(SGXD_SOCKET_ENV);
+	if (env && *env)
+		return env;
+	return SGXD_DEFAULT_SOCKET;
+}
+
+const char *sgxd_client_error(const struct sgxd_client *c)
+{
+	return c->err;
+}
+
+int sgxd_client_fd(const struct sgxd_client *c)
+{
+	return c->fd;
+}
+
+static int fail(struct sgxd_client *c, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail(struct sgxd_client *c, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->err, sizeof(c->err), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+int sgxd_client_call(struct sgxd_client *c, uint16_t type, struct sgxd_wbuf *req,
+		     const uint8_t **reply, size_t *reply_len)
+{
+	uint32_t id = ++c->next_id;
+	struct sgxd_hdr h;
+	const char *why;
+	int ret;
+
+	if (c->fd < 0)
+		return fail(c, -ENOTCONN, "not connected");
+	ret = sgxd_w_finish(req, type, id);
+	if (ret)
+		return fail(c, ret, "request too large");
+	ret = sgxd_send_all(c->fd, req->data, SGXD_HDR_SIZE + req->len);
+	if (ret) {
+		/* The daemon may have refused us and closed: its ERROR is still queued. */
+		int sret = ret;
+
+		ret = sgxd_recv_all(c->fd, c->in, SGXD_HDR_SIZE, 1000, NULL);
+		sgxd_hdr_decode(c->in, &h);
+		if (ret || h.type != SGXD_MSG_ERROR)
+			return fail(c, sret, "lost the connection to the daemon: %s",
+				    strerror(-sret));
+	} else {
+		ret = sgxd_recv_all(c->fd, c->in, SGXD_HDR_SIZE, CLIENT_TIMEOUT_MS, NULL);
+		if (ret)
+			return fail(c, ret, "no reply from the daemon: %s",
+				    ret == -ECONNRESET ? "connection closed" : strerror(-ret));
+	}
+	sgxd_hdr_decode(c->in, &h);
+	ret = sgxd_hdr_check(&h, false, &why);
+	if (ret)
+		return fail(c, -EPROTO, "malformed reply from the daemon: %s", why);
+	ret = sgxd_recv_all(c->fd, c->in + SGXD_HDR_SIZE, h.length, CLIENT_TIMEOUT_MS, NULL);
+	if (ret)
+		return fail(c, -EPROTO, "truncated reply from the daemon");
+	if (h.type == SGXD_MSG_ERROR) {
+		struct sgxd_rbuf r;
+		int32_t e;
+		const char *msg;
+
+		sgxd_r_init(&r, c->in + SGXD_HDR_SIZE, h.length);
+		e = sgxd_r_s32(&r);
+		msg = sgxd_r_str(&r);
+		if (sgxd_r_end(&r) || e >= 0 || e < -4095)
+			return fail(c, -EPROTO, "malformed error message from the daemon");
+		return fail(c, e, "the daemon refused: %s", msg);
+	}
+	if (h.type != (type | SGXD_REPLY) || h.id != id || h.length < 4)
+		return fail(c, -EPROTO, "unexpected reply from the daemon (type 0x%x id %u)",
+			    h.type, h.id);
+	*reply = c->in + SGXD_HDR_SIZE;
+	*reply_len = h.length;
+	return 0;
+}
+
+int sgxd_client_connect(const char *path, enum sgxd_role role, const char *name,
+			struct sgxd_client **out, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sgxd_client *c;
+	const uint8_t *rep;
+	struct sgxd_rbuf r;
+	size_t len;
+	int ret;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "%s: socket path too long", path);
+		return -ENAMETOOLONG;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		free(c);
+		return ret;
+	}
+	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		ret = -errno;
+		if (ret == -ENOENT || ret == -ECONNREFUSED)
+			snprintf(err, errlen, "no sgxemu daemon at %s (%s); start one with "
+				 "`sgxemu daemon` or name it with --socket or %s", path,
+				 strerror(errno), SGXD_SOCKET_ENV);
+		else
+			snprintf(err, errlen, "cannot connect to the sgxemu daemon at %s: %s",
+				 path, strerror(errno));
+		close(c->fd);
+		free(c);
+		return ret;
+	}
+	sgxd_w_init(&c->req);
+	sgxd_w_u32(&c->req, (uint32_t)getpid());
+	sgxd_w_u32(&c->req, role);
+	sgxd_w_u32(&c->req, 0);
+	sgxd_w_str(&c->req, name ? name : "");
+	ret = sgxd_client_call(c, SGXD_MSG_HELLO, &c->req, &rep, &len);
+	if (!ret) {
+		sgxd_r_init(&r, rep, len);
+		ret = sgxd_r_s32(&r);
+		(void)sgxd_r_u32(&r);	/* daemon pid */
+		(void)sgxd_r_u32(&r);	/* max payload */
+		(void)sgxd_r_str(&r);	/* version */
+		if (sgxd_r_end(&r))
+			ret = fail(c, -EPROTO, "malformed HELLO reply");
+		else if (ret)
+			fail(c, ret, "HELLO refused: %s", strerror(-ret));
+	}
+	if (ret) {
+		snprintf(err, errlen, "%s: %s", path, c->err);
+		sgxd_client_close(c);
+		return ret;
+	}
+	*out = c;
+	return 0;
+}
+
+void sgxd_client_close(struct sgxd_client *c)
+{
+	if (!c)
+		return;
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c);
+}
+
+/* A reply that is only a status. */
+static int status_only(struct sgxd_client *c, uint16_t type, int *status)
+{
+	const uint8_t *rep;
+	struct sgxd_rbuf r;
+	size_t len;
+	int ret = sgxd_client_call(c, type, &c->req, &rep, &len);
+
+	if (ret)
+		return ret;
+	sgxd_r_init(&r, rep, len);
+	*status = sgxd_r_s32(&r);
+	if (sgxd_r_end(&r))
+		return fail(c, -EPROTO, "malformed %s reply", sgxd_type_name(type));
+	return 0;
+}
+
+int sgxd_cg_mkdir(struct sgxd_client *c, const char *path, int *status)
+{
+	sgxd_w_init(&c->req);
+	sgxd_w_str(&c->req, path);
+	return status_only(c, SGXD_MSG_CG_MKDIR, status);
+}
+
+int sgxd_cg_rmdir(struct sgxd_client *c, const char *path, int *status)
+{
+	sgxd_w_init(&c->req);
+	sgxd_w_str(&c->req, path);
+	return status_only(c, SGXD_MSG_CG_RMDIR, status);
+}
+
+int sgxd_cg_write(struct sgxd_client *c, const char *path, const char *file, const char *value,
+		  int *status)
+{
+	sgxd_w_init(&c->req);
+	sgxd_w_str(&c->req, path);
+	sgxd_w_str(&c->req, file);
+	sgxd_w_str(&c->req, value);
+	return status_only(c, SGXD_MSG_CG_WRITE, status);
+}
+
+int sgxd_cg_read(struct sgxd_client *c, const char *path, const char *file, char *buf,
+		 size_t len, int *status)
+{
+	const uint8_t *rep;
+	struct sgxd_rbuf r;
+	const char *text;
+	size_t rlen;
+	int ret;
+
+	sgxd_w_init(&c->req);
+	sgxd_w_str(&c->req, path);
+	sgxd_w_str(&c->req, file);
+	ret = sgxd_client_call(c, SGXD_MSG_CG_READ, &c->req, &rep, &rlen);
+	if (ret)
+		return ret;
+	sgxd_r_init(&r, rep, rlen);
+	*status = sgxd_r_s32(&r);
+	text = sgxd_r_str(&r);
+	if (sgxd_r_end(&r))
+		return fail(c, -EPROTO, "malformed CG_READ reply");
+	if (len)
+		snprintf(buf, len, "%s", text);
+	return 0;
+}
+
+void sgxd_cg_tree_free(struct sgxd_cg_entry *e, size_t nr)
+{
+	for (size_t i = 0; i < nr; i++)
+		free(e[i].path);
+	free(e);
+}
+
+int sgxd_cg_tree(struct sgxd_client *c, struct sgxd_cg_entry **out, size_t *nr, int *status)
+{
+	struct sgxd_cg_entry *e = NULL;
+	size_t have = 0, cap = 0;
+	uint32_t total = 1;
+
+	*out = NULL;
+	*nr = 0;
+	*status = 0;
+	while (have < total) {
+		const uint8_t *rep;
+		struct sgxd_rbuf r;
+		uint32_t count;
+		size_t len;
+		int ret;
+
+		sgxd_w_init(&c->req);
+		sgxd_w_u32(&c->req, (uint32_t)have);
+		ret = sgxd_client_call(c, SGXD_MSG_CG_TREE, &c->req, &rep, &len);
+		if (ret)
+			goto err;
+		sgxd_r_init(&r, rep, len);
+		*status = sgxd_r_s32(&r);
+		if (*status) {
+			ret = sgxd_r_end(&r) ? fail(c, -EPROTO, "malformed CG_TREE reply") : 0;
+			if (ret)
+				goto err;
+			sgxd_cg_tree_free(e, have);
+			return 0;
+		}
+		total = sgxd_r_u32(&r);
+		count = sgxd_r_u32(&r);
+		/* The tree may shrink between pages: stop at what the daemon says exists. */
+		if (have + count > total || (!count && have < total)) {
+			if (!count)
+				break;
+			ret = fail(c, -EPROTO, "inconsistent CG_TREE reply");
+			goto err;
+		}
+		if (have + count > cap) {
+			struct sgxd_cg_entry *ne;
+
+			cap = have + count;
+			ne = realloc(e, cap * sizeof(*e));
+			if (!ne) {
+				ret = fail(c, -ENOMEM, "out of memory");
+				goto err;
+			}
+			e = ne;
+		}
+		for (uint32_t i = 0; i < count; i++) {
+			struct sgxd_cg_entry *x = &e[have];
+			const char *p = sgxd_r_str(&r);
+
+			x->depth = sgxd_r_u16(&r);
+			x->current = sgxd_r_u64(&r);
+			x->max = sgxd_r_u64(&r);
+			x->peak = sgxd_r_u64(&r);
+			x->events = sgxd_r_u64(&r);
+			if (r.err)
+				break;
+			x->path = strdup(p);
+			if (!x->path) {
+				ret = fail(c, -ENOMEM, "out of memory");
+				goto err;
+			}
+			have++;
+		}
+		if (sgxd_r_end(&r)) {
+			ret = fail(c, -EPROTO, "malformed CG_TREE reply: %s", r.err);
+			goto err;
+		}
+		continue;
+err:
+		sgxd_cg_tree_free(e, have);
+		return ret;
+	}
+	*out = e;
+	*nr = have;
+	return 0;
+}
+
+int sgxd_status(struct sgxd_client *c, struct sgxd_status *out, int *status)
+{
+	const uint8_t *rep;
+	struct sgxd_rbuf r;
+	size_t len;
+	int ret;
+
+	sgxd_w_init(&c->req);
+	ret = sgxd_client_call(c, SGXD_MSG_STATUS, &c->req, &rep, &len);
+	if (ret)
+		return ret;
+	memset(out, 0, sizeof(*out));
+	sgxd_r_init(&r, rep, len);
+	*status = sgxd_r_s32(&r);
+	if (*status)
+		return sgxd_r_end(&r) ? fail(c, -EPROTO, "malformed STATUS reply") : 0;
+	out->pid = sgxd_r_u32(&r);
+	out->uid = sgxd_r_u32(&r);
+	out->epc_bytes = sgxd_r_u64(&r);
+	out->nr_sections = sgxd_r_u32(&r);
+	out->sgx2 = sgxd_r_u8(&r);
+	out->oom_policy = sgxd_r_u8(&r);
+	out->nr_clients = sgxd_r_u32(&r);
+	out->max_clients = sgxd_r_u32(&r);
+	out->total_pages = sgxd_r_u64(&r);
+	out->free_pages = sgxd_r_u64(&r);
+	out->nr_encls = sgxd_r_u64(&r);
+	out->nr_cgroups = sgxd_r_u64(&r);
+	out->uptime_ms = sgxd_r_u64(&r);
+	snprintf(out->version, sizeof(out->version), "%s", sgxd_r_str(&r));
+	if (sgxd_r_end(&r))
+		return fail(c, -EPROTO, "malformed STATUS reply: %s", r.err);
+	return 0;
+}

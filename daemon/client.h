@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The client side of the daemon protocol (daemon/proto.h): used by the
+ * `sgxemu cgroup` / `sgxemu status` commands and, next, by the shim in
+ * shared mode. One connection per struct sgxd_client; calls are synchronous
+ * and not thread-safe on the same client.
+ *
+ * Every operation returns 0 when the daemon answered (the operation's own
+ * result, 0 or -errno from the daemon, is in *status) or a negative errno
+ * when the conversation failed (connection lost, refused, malformed reply);
+ * sgxd_client_error() then says why in words.
+ */
+#ifndef SGXEMU_DAEMON_CLIENT_H
+#define SGXEMU_DAEMON_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon/proto.h"
+
+struct sgxd_client;
+
+/* The socket to use: 'opt' if set, else $SGXEMU_SOCKET if set and non-empty, else the default. */
+const char *sgxd_socket_path(const char *opt);
+
+/*
+ * Connect and say HELLO. 0, or -errno with a reason in err:
+ * -ENOENT/-ECONNREFUSED (no daemon), -EACCES (socket permissions, or the
+ * daemon refused our credentials), -EPROTO (not an sgxemu daemon).
+ */
+int sgxd_client_connect(const char *path, enum sgxd_role role, const char *name,
+			struct sgxd_client **out, char *err, size_t errlen);
+void sgxd_client_close(struct sgxd_client *c);
+const char *sgxd_client_error(const struct sgxd_client *c);
+int sgxd_client_fd(const struct sgxd_client *c);
+
+int sgxd_cg_mkdir(struct sgxd_client *c, const char *path, int *status);
+int sgxd_cg_rmdir(struct sgxd_client *c, const char *path, int *status);
+/* The file's text into buf (NUL-terminated; truncated to len - 1). */
+int sgxd_cg_read(struct sgxd_client *c, const char *path, const char *file, char *buf,
+		 size_t len, int *status);
+int sgxd_cg_write(struct sgxd_client *c, const char *path, const char *file, const char *value,
+		  int *status);
+
+struct sgxd_cg_entry {
+	char *path;
+	unsigned int depth;
+	uint64_t current, max, peak, events;	/* bytes; max UINT64_MAX = "max" */
+};
+/* Every cgroup in pre-order; free with sgxd_cg_tree_free(). */
+int sgxd_cg_tree(struct sgxd_client *c, struct sgxd_cg_entry **out, size_t *nr, int *status);
+void sgxd_cg_tree_free(struct sgxd_cg_entry *e, size_t nr);
+
+struct sgxd_status {
+	uint32_t pid, uid;
+	uint64_t epc_bytes;
+	uint32_t nr_sections;
+	uint8_t sgx2, oom_policy;
+	uint32_t nr_clients, max_clients;
+	uint64_t total_pages, free_pages, nr_encls, nr_cgroups, uptime_ms;
+	char version[32];
+};
+int sgxd_status(struct sgxd_client *c, struct sgxd_status *out, int *status);
+
+/*
+ * Send one request and receive its reply payload (status first) into the
+ * client's buffer; *reply points at it until the next call. For tests and
+ * for the operations above.
+ */
+int sgxd_client_call(struct sgxd_client *c, uint16_t type, struct sgxd_wbuf *req,
+		     const uint8_t **reply, size_t *reply_len);
+
+#endif /* SGXEMU_DAEMON_CLIENT_H */

@@ -1,0 +1,1046 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The sgxemu daemon: one platform and one EPC cgroup tree, served over a
+ * Unix stream socket to every process of the machine (docs/DAEMON.md).
+ *
+ * Why a thread per connection and not one poll loop: the requests that come
+ * next (ENCLAVE ioctls, faults, ENCLU) block in the EPC manager exactly as
+ * they block in the kernel, in the calling process's context: EINIT spins
+ * and sleeps, an ioctl reclaims synchronously when its cgroup is at its
+ * limit, a fault waits for a page being written back. A single loop would
+ * let one process's reclaim stall every other process; a thread per
+ * connection is the user-space image of "each process runs its own system
+ * calls". The number of connections is bounded (max_clients), a started
+ * message must arrive completely within msg_timeout_ms, and replies are
+ * sent with a send timeout, so a stuck or malicious client holds at most
+ * its own thread and slot.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon/daemon.h"
+#include "daemon/proto.h"
+#include "sgx/platform.h"
+#include "sgx/sgx.h"
+
+#define SGXD_VERSION_STRING	"0.1.0"
+
+struct sgxd_conn {
+	struct sgxd *d;
+	int fd;
+	unsigned int slot;
+	unsigned long long serial;
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	bool hello_done;
+	uint32_t role;
+	pthread_t thread;
+	atomic_bool done;
+	char tag[96];
+	/* Each connection has its own buffers: no allocation per message. */
+	uint8_t in[SGXD_HDR_SIZE + SGXD_MAX_PAYLOAD];
+	struct sgxd_wbuf out;
+};
+
+struct sgxd {
+	struct sgxd_config cfg;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char lock_path[PATH_MAX];
+	int listen_fd;
+	int lock_fd;
+	int stop_pipe[2];
+	dev_t sock_dev;
+	ino_t sock_ino;
+	gid_t sock_gid;
+	uid_t uid;
+	long long start_ms;
+
+	struct sgx_platform *platform;
+	struct sgx_epc_cg_tree *tree;
+
+	pthread_mutex_t lock;		/* the connection table */
+	struct sgxd_conn **slots;
+	unsigned int nr_clients;
+	unsigned long long next_serial;
+};
+
+void sgxd_default_config(struct sgxd_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->socket_path = SGXD_DEFAULT_SOCKET;
+	sgx_cpu_default_config(&c->cpu);
+	c->oom_policy = SGX_EPC_OOM_KILL;
+	c->max_clients = SGXD_DEFAULT_MAX_CLIENTS;
+	c->socket_gid = (gid_t)-1;
+	c->log_fd = 2;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* One line, one write(2): lines of concurrent threads never interleave. */
+static void dlog(struct sgxd *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void dlog(struct sgxd *d, const char *fmt, ...)
+{
+	char line[512];
+	struct timespec ts;
+	struct tm tm;
+	va_list ap;
+	int n, m;
+
+	if (d->cfg.log_fd < 0)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	n = snprintf(line, sizeof(line), "sgxemu daemon: %02d:%02d:%02d.%03ld ", tm.tm_hour,
+		     tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+	va_start(ap, fmt);
+	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	if (m < 0)
+		m = 0;
+	n += m;
+	if (n > (int)sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	line[n++] = '\n';
+	if (write(d->cfg.log_fd, line, (size_t)n) < 0) {
+		/* nowhere to report it */
+	}
+}
+
+/*
+ * A client's string as it may appear in the log: at most len - 1 bytes,
+ * control characters and non-ASCII bytes as '?', so a path with a newline
+ * cannot forge a log line.
+ */
+static const char *printable(const char *in, char *out, size_t len)
+{
+	size_t i;
+
+	for (i = 0; in[i] && i + 1 < len; i++)
+		out[i] = (in[i] < 0x20 || in[i] >= 0x7f) ? '?' : in[i];
+	out[i] = '\0';
+	return out;
+}
+
+/* ---- replies ---- */
+
+static int send_msg(struct sgxd_conn *c, uint16_t type, uint32_t id)
+{
+	int ret = sgxd_w_finish(&c->out, type, id);
+
+	if (ret)
+		return ret;
+	return sgxd_send_all(c->fd, c->out.data, SGXD_HDR_SIZE + c->out.len);
+}
+
+/* Tell the peer why it is being dropped (best effort: it may be gone). */
+static void send_error_fd(int fd, uint32_t id, int err, const char *why)
+{
+	struct sgxd_wbuf *w = malloc(sizeof(*w));
+
+	if (!w)
+		return;
+	sgxd_w_init(w);
+	sgxd_w_s32(w, err);
+	sgxd_w_str(w, why);
+	if (!sgxd_w_finish(w, SGXD_MSG_ERROR, id))
+		sgxd_send_all(fd, w->data, SGXD_HDR_SIZE + w->len);
+	free(w);
+}
+
+/* ---- credentials ---- */
+
+int sgxd_proc_groups(pid_t pid, gid_t *groups, int max)
+{
+	char path[64], line[4096];
+	int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char *p, *end;
+
+		if (strncmp(line, "Groups:", 7))
+			continue;
+		p = line + 7;
+		for (;;) {
+			unsigned long g;
+
+			while (*p == ' ' || *p == '\t')
+				p++;
+			if (*p < '0' || *p > '9')
+				break;
+			errno = 0;
+			g = strtoul(p, &end, 10);
+			if (errno || g > UINT32_MAX)
+				break;
+			if (n < max)
+				groups[n] = (gid_t)g;
+			n++;
+			p = end;
+		}
+		fclose(f);
+		return n;
+	}
+	fclose(f);
+	return -ENOENT;
+}
+
+/*
+ * The peer's supplementary groups as they were at connect(): SO_PEERGROUPS
+ * (Linux 4.13+), which cannot race with the peer exiting and its pid being
+ * reused; /proc/PID/status where the kernel lacks it.
+ */
+static int peer_groups(int fd, pid_t pid, gid_t **out)
+{
+	socklen_t len = 64 * sizeof(gid_t);
+	gid_t *g = NULL;
+	int n;
+
+	for (int tries = 0; tries < 4; tries++) {
+		gid_t *ng = realloc(g, len ? len : sizeof(gid_t));
+
+		if (!ng) {
+			free(g);
+			return -ENOMEM;
+		}
+		g = ng;
+		if (!getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &len)) {
+			*out = g;
+			return (int)(len / sizeof(gid_t));
+		}
+		if (errno != ERANGE)
+			break;
+	}
+	free(g);
+	g = calloc(NGROUPS_MAX, sizeof(gid_t));
+	if (!g)
+		return -ENOMEM;
+	n = sgxd_proc_groups(pid, g, NGROUPS_MAX);
+	if (n < 0) {
+		free(g);
+		return n;
+	}
+	*out = g;
+	return n < NGROUPS_MAX ? n : NGROUPS_MAX;
+}
+
+/* 0 if the peer may connect, else -EACCES/-errno with the reason in why. */
+static int check_peer(struct sgxd *d, int fd, struct ucred *cr, char *why, size_t len)
+{
+	socklen_t sl = sizeof(*cr);
+	gid_t *groups = NULL;
+	int n;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cr, &sl) || sl != sizeof(*cr)) {
+		snprintf(why, len, "no peer credentials: %s", strerror(errno));
+		return -EACCES;
+	}
+	if (cr->uid == 0 || cr->uid == d->uid || cr->gid == d->sock_gid)
+		return 0;
+	n = peer_groups(fd, cr->pid, &groups);
+	if (n < 0) {
+		snprintf(why, len, "cannot read the groups of pid %d: %s", (int)cr->pid,
+			 strerror(-n));
+		return -EACCES;
+	}
+	for (int i = 0; i < n; i++) {
+		if (groups[i] == d->sock_gid) {
+			free(groups);
+			return 0;
+		}
+	}
+	free(groups);
+	snprintf(why, len, "permission denied: uid %u is neither root, the daemon's uid %u, "
+		 "nor in the socket's group %u", (unsigned)cr->uid, (unsigned)d->uid,
+		 (unsigned)d->sock_gid);
+	return -EACCES;
+}
+
+/* True unless the process is known to be in another pid namespace than the daemon. */
+static bool same_pid_ns(pid_t pid)
+{
+	char self[64], peer[64], path[64];
+	ssize_t a, b;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)pid);
+	a = readlink("/proc/self/ns/pid", self, sizeof(self));
+	b = readlink(path, peer, sizeof(peer));
+	if (a <= 0 || b <= 0)
+		return true;	/* cannot tell: be strict */
+	return a == b && !memcmp(self, peer, (size_t)a);
+}
+
+/* ---- request handlers: decode everything, check the end, then act ---- */
+
+#define BAD(r) (sgxd_r_end(r) ? -EBADMSG : 0)
+
+static int handle_hello(struct sgxd_conn *c, struct sgxd_rbuf *r, const char **why)
+{
+	uint32_t pid = sgxd_r_u32(r);
+	uint32_t role = sgxd_r_u32(r);
+	uint32_t flags = sgxd_r_u32(r);
+	const char *name = sgxd_r_str(r);
+	struct sgxd *d = c->d;
+
+	if (BAD(r)) {
+		*why = r->err;
+		return -EBADMSG;
+	}
+	if (role < SGXD_ROLE_CLI || role > SGXD_ROLE_MAX) {
+		*why = "HELLO: unknown role";
+		return -EINVAL;
+	}
+	if (flags) {
+		*why = "HELLO: unknown flags";
+		return -EINVAL;
+	}
+	/*
+	 * The peer's pid as the kernel translated it into our namespace is the
+	 * one the daemon uses; HELLO's must agree unless the peer lives in
+	 * another pid namespace (a container), where it knows itself by another
+	 * number.
+	 */
+	if (pid != (uint32_t)c->pid && same_pid_ns(c->pid)) {
+		*why = "HELLO: pid differs from the peer credentials";
+		return -EPERM;
+	}
+	c->role = role;
+	c->hello_done = true;
+	if (d->cfg.verbose) {
+		char n[65];
+
+		dlog(d, "%s: HELLO role %u name '%s'", c->tag, role, printable(name, n, sizeof(n)));
+	}
+	sgxd_w_s32(&c->out, 0);
+	sgxd_w_u32(&c->out, (uint32_t)getpid());
+	sgxd_w_u32(&c->out, SGXD_MAX_PAYLOAD);
+	sgxd_w_str(&c->out, SGXD_VERSION_STRING);
+	return 0;
+}
+
+static int handle_status(struct sgxd_conn *c, struct sgxd_rbuf *r, const char **why)
+{
+	struct sgxd *d = c->d;
+	struct sgx_platform_stats st;
+	unsigned int nr;
+
+	if (BAD(r)) {
+		*why = r->err;
+		return -EBADMSG;
+	}
+	memset(&st, 0, sizeof(st));
+	if (d->platform)
+		sgx_platform_get_stats(d->platform, &st);
+	pthread_mutex_lock(&d->lock);
+	nr = d->nr_clients;
+	pthread_mutex_unlock(&d->lock);
+	sgxd_w_s32(&c->out, 0);
+	sgxd_w_u32(&c->out, (uint32_t)getpid());
+	sgxd_w_u32(&c->out, (uint32_t)d->uid);
+	sgxd_w_u64(&c->out, d->cfg.cpu.epc_size);
+	sgxd_w_u32(&c->out, d->cfg.cpu.nr_sections);
+	sgxd_w_u8(&c->out, d->cfg.cpu.sgx2);
+	sgxd_w_u8(&c->out, (uint8_t)d->cfg.oom_policy);
+	sgxd_w_u32(&c->out, nr);
+	sgxd_w_u32(&c->out, d->cfg.max_clients);
+	sgxd_w_u64(&c->out, st.total_pages);
+	sgxd_w_u64(&c->out, st.free_pages);
+	sgxd_w_u64(&c->out, st.nr_encls);
+	sgxd_w_u64(&c->out, (uint64_t)atomic_load(&d->tree->nr_cgroups));
+	sgxd_w_u64(&c->out, (uint64_t)(now_ms() - d->start_ms));
+	sgxd_w_str(&c->out, SGXD_VERSION_STRING);
+	return 0;
+}
+
+static int handle_mkdir_rmdir(struct sgxd_conn *c, uint16_t type, struct sgxd_rbuf *r,
+			      const char **why)
+{
+	const char *path = sgxd_r_str(r);
+	int ret;
+
+	if (BAD(r)) {
+		*why = r->err;
+		return -EBADMSG;
+	}
+	if (type == SGXD_MSG_CG_MKDIR)
+		ret = sgx_epc_cgroup_mkdir(c->d->tree, path);
+	else
+		ret = sgx_epc_cgroup_rmdir(c->d->tree, path);
+	if (c->d->cfg.verbose || !ret) {
+		char p[257];
+
+		dlog(c->d, "%s: %s %s: %d", c->tag, type == SGXD_MSG_CG_MKDIR ? "mkdir" : "rmdir",
+		     printable(path, p, sizeof(p)), ret);
+	}
+	sgxd_w_s32(&c->out, ret);
+	return 0;
+}
+
+static int handle_read(struct sgxd_conn *c, struct sgxd_rbuf *r, const char **why)
+{
+	const char *path = sgxd_r_str(r);
+	const char *file = sgxd_r_str(r);
+	char text[1024];
+	int ret;
+
+	if (BAD(r)) {
+		*why = r->err;
+		return -EBADMSG;
+	}
+	ret = sgx_epc_cgroup_read(c->d->tree, path, file, text, sizeof(text));
+	sgxd_w_s32(&c->out, ret < 0 ? ret : 0);
+	sgxd_w_str(&c->out, ret < 0 ? "" : text);
+	return 0;
+}
+
+static int handle_write(struct sgxd_conn *c, struct sgxd_rbuf *r, const char **why)
+{
+	const char *path = sgxd_r_str(r);
+	const char *file = sgxd_r_str(r);
+	const char *value = sgxd_r_str(r);
+	int ret;
+
+	if (BAD(r)) {
+		*why = r->err;
+		return -EBADMSG;
+	}
+	ret = sgx_epc_cgroup_write(c->d->tree, path, file, value, strlen(value));
+	if (c->d->cfg.verbose || !ret) {
+		char p[257], f[65], v[65];
+
+		dlog(c->d, "%s: write %s %s '%s': %d", c->tag, printable(path, p, sizeof(p)),
+		     printable(file, f, sizeof(f)), printable(value, v, sizeof(v)), ret);
+	}
+	sgxd_w_s32(&c->out, ret);
+	return 0;
+}
+
+struct tree_snap {
+	struct sgx_epc_cgroup **cg;
+	unsigned int *depth;
+	size_t nr, cap;
+	bool enomem;
+};
+
+static void snap_one(void *arg, struct sgx_epc_cgroup *cg, unsigned int depth)
+{
+	struct tree_snap *s = arg;
+
+	if (s->enomem)
+		return;
+	if (s->nr == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 64;
+		struct sgx_epc_cgroup **ncg = realloc(s->cg, cap * sizeof(*ncg));
+		unsigned int *nd;
+
+		if (!ncg) {
+			s->enomem = true;
+			return;
+		}
+		s->cg = ncg;
+		nd = realloc(s->depth, cap * sizeof(*nd));
+		if (!nd) {
+			s->enomem = true;
+			return;
+		}
+		s->depth = nd;
+		s->cap = cap;
+	}
+	/* Under tree_lock: the cgroup is alive and in the tree, so it can be referenced. */
+	sgx_epc_cgroup_get(cg);
+	s->cg[s->nr] = cg;
+	s->depth[s->nr++] = depth;
+}
+
+/*
+ * CG_TREE: the entries from index 'first' of a pre-order snapshot, as many
+ * as fit in one reply; the client asks again from first + count until it has
+ * 'total'. Entry: str path, u16 depth, u64 current, u64 max, u64 peak,
+ * u64 events.
+ */
+static int handle_tree(struct sgxd_conn *c, struct sgxd_rbuf *r, const char **why)
+{
+	uint32_t first = sgxd_r_u32(r);
+	struct tree_snap s = { 0 };
+	size_t count_off, i;
+	uint32_t count = 0;
+	char path[SGXD_MAX_STR + 1];
+
+	if (BAD(r)) {
+		*why = r->err;
+		return -EBADMSG;
+	}
+	sgx_epc_cgroup_walk(c->d->tree, snap_one, &s);
+	if (s.enomem) {
+		sgxd_w_s32(&c->out, -ENOMEM);
+		goto out;
+	}
+	sgxd_w_s32(&c->out, 0);
+	sgxd_w_u32(&c->out, (uint32_t)s.nr);
+	count_off = SGXD_HDR_SIZE + c->out.len;
+	sgxd_w_u32(&c->out, 0);
+	for (i = first; i < s.nr; i++) {
+		struct sgx_epc_cgroup *cg = s.cg[i];
+		int n = sgx_epc_cgroup_path(cg, path, sizeof(path));
+
+		if (n < 0)	/* deeper than a request can name: cannot happen via the socket */
+			snprintf(path, sizeof(path), "?");
+		if (!sgxd_w_room(&c->out, 2 + strlen(path) + 1 + 2 + 4 * 8))
+			break;
+		sgxd_w_str(&c->out, path);
+		sgxd_w_u16(&c->out, (uint16_t)(s.depth[i] > UINT16_MAX ? UINT16_MAX : s.depth[i]));
+		sgxd_w_u64(&c->out, atomic_load(&cg->usage));
+		sgxd_w_u64(&c->out, cg->parent ? atomic_load(&cg->max) : SGX_EPC_MISC_MAX_NUM);
+		sgxd_w_u64(&c->out, atomic_load(&cg->watermark));
+		sgxd_w_u64(&c->out, atomic_load(&cg->events));
+		count++;
+	}
+	c->out.data[count_off] = (uint8_t)count;
+	c->out.data[count_off + 1] = (uint8_t)(count >> 8);
+	c->out.data[count_off + 2] = (uint8_t)(count >> 16);
+	c->out.data[count_off + 3] = (uint8_t)(count >> 24);
+out:
+	for (i = 0; i < s.nr; i++)
+		sgx_epc_cgroup_put(s.cg[i]);
+	free(s.cg);
+	free(s.depth);
+	return 0;
+}
+
+/* Returns 0 (reply in c->out) or a protocol error: reply ERROR, drop the connection. */
+static int dispatch(struct sgxd_conn *c, const struct sgxd_hdr *h, const char **why)
+{
+	struct sgxd_rbuf r;
+
+	sgxd_r_init(&r, c->in + SGXD_HDR_SIZE, h->length);
+	sgxd_w_init(&c->out);
+	if (!c->hello_done && h->type != SGXD_MSG_HELLO) {
+		*why = "HELLO expected first";
+		return -EPROTO;
+	}
+	switch (h->type) {
+	case SGXD_MSG_HELLO:
+		if (c->hello_done) {
+			*why = "second HELLO";
+			return -EPROTO;
+		}
+		return handle_hello(c, &r, why);
+	case SGXD_MSG_STATUS:
+		return handle_status(c, &r, why);
+	case SGXD_MSG_CG_MKDIR:
+	case SGXD_MSG_CG_RMDIR:
+		return handle_mkdir_rmdir(c, h->type, &r, why);
+	case SGXD_MSG_CG_READ:
+		return handle_read(c, &r, why);
+	case SGXD_MSG_CG_WRITE:
+		return handle_write(c, &r, why);
+	case SGXD_MSG_CG_TREE:
+		return handle_tree(c, &r, why);
+	default:
+		if (sgxd_type_reserved(h->type)) {
+			/* Well-formed but not implemented yet: the connection survives. */
+			sgxd_w_s32(&c->out, -ENOSYS);
+			return 0;
+		}
+		*why = "unknown message type";
+		return -EBADMSG;
+	}
+}
+
+/* Refuse: reply ERROR if possible, log one line; the caller drops the connection. */
+static void refuse(struct sgxd_conn *c, uint32_t id, int err, const char *why, const char *what)
+{
+	dlog(c->d, "%s: %s%s%s: %s; dropping the connection", c->tag, what, *what ? ": " : "",
+	     why, strerror(-err));
+	send_error_fd(c->fd, id, err, why);
+}
+
+static void *conn_thread(void *arg)
+{
+	struct sgxd_conn *c = arg;
+	struct sgxd *d = c->d;
+	unsigned int tmo = d->cfg.msg_timeout_ms;
+
+	for (;;) {
+		struct sgxd_hdr h;
+		const char *why = NULL;
+		char what[64];
+		size_t got = 0;
+		int ret;
+
+		/* Idle between messages: wait as long as it takes. */
+		ret = sgxd_recv_all(c->fd, c->in, 1, -1, &got);
+		if (ret == -ECONNRESET) {
+			if (d->cfg.verbose)
+				dlog(d, "%s: disconnected", c->tag);
+			break;
+		}
+		if (ret) {
+			dlog(d, "%s: receive failed: %s", c->tag, strerror(-ret));
+			break;
+		}
+		/* A started message must arrive whole within the timeout. */
+		ret = sgxd_recv_all(c->fd, c->in + 1, SGXD_HDR_SIZE - 1, (int)tmo, &got);
+		if (ret) {
+			snprintf(what, sizeof(what), "truncated header (%zu of %d bytes)", got + 1,
+				 SGXD_HDR_SIZE);
+			refuse(c, 0, ret == -ETIMEDOUT ? -ETIMEDOUT : -EBADMSG, what, "");
+			break;
+		}
+		sgxd_hdr_decode(c->in, &h);
+		ret = sgxd_hdr_check(&h, true, &why);
+		if (ret) {
+			snprintf(what, sizeof(what), "type 0x%x length %u", h.type, h.length);
+			refuse(c, h.id, ret, why, what);
+			break;
+		}
+		ret = sgxd_recv_all(c->fd, c->in + SGXD_HDR_SIZE, h.length, (int)tmo, &got);
+		if (ret) {
+			snprintf(what, sizeof(what), "%s: %zu of %u payload bytes",
+				 sgxd_type_name(h.type), got, h.length);
+			refuse(c, h.id, ret == -ETIMEDOUT ? -ETIMEDOUT : -EBADMSG,
+			       "truncated payload", what);
+			break;
+		}
+		ret = dispatch(c, &h, &why);
+		if (ret) {
+			refuse(c, h.id, ret, why ? why : "malformed", sgxd_type_name(h.type));
+			break;
+		}
+		ret = send_msg(c, h.type | SGXD_REPLY, h.id);
+		if (ret) {
+			dlog(d, "%s: cannot send the %s reply: %s", c->tag, sgxd_type_name(h.type),
+			     strerror(-ret));
+			break;
+		}
+	}
+	/*
+	 * The peer sees the end now; the fd itself is closed by the reaper after
+	 * the join, so its number cannot be reused while reap(all) may still
+	 * shut it down.
+	 */
+	shutdown(c->fd, SHUT_RDWR);
+	atomic_store(&c->done, true);
+	return NULL;
+}
+
+/* ---- the connection table ---- */
+
+/* Join and free finished connections; with 'all', shut every one down first. */
+static void reap(struct sgxd *d, bool all)
+{
+	for (unsigned int i = 0; i < d->cfg.max_clients; i++) {
+		struct sgxd_conn *c;
+
+		pthread_mutex_lock(&d->lock);
+		c = d->slots[i];
+		if (!c || (!all && !atomic_load(&c->done))) {
+			pthread_mutex_unlock(&d->lock);
+			continue;
+		}
+		d->slots[i] = NULL;
+		d->nr_clients--;
+		pthread_mutex_unlock(&d->lock);
+		if (all)
+			shutdown(c->fd, SHUT_RDWR);
+		pthread_join(c->thread, NULL);
+		close(c->fd);
+		free(c);
+	}
+}
+
+static void accept_one(struct sgxd *d)
+{
+	struct ucred cr = { 0 };
+	sigset_t all, old;
+	struct timeval tv;
+	struct sgxd_conn *c;
+	char why[192];
+	unsigned int slot;
+	int fd, ret;
+
+	fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0) {
+		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			dlog(d, "accept: %s", strerror(errno));
+		/* Out of fds: the connection stays queued; do not spin on it. */
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+			usleep(100000);
+		return;
+	}
+	tv.tv_sec = (d->cfg.msg_timeout_ms) / 1000;
+	tv.tv_usec = (d->cfg.msg_timeout_ms % 1000) * 1000;
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	ret = check_peer(d, fd, &cr, why, sizeof(why));
+	if (ret) {
+		dlog(d, "refused pid %d uid %u gid %u: %s", (int)cr.pid, (unsigned)cr.uid,
+		     (unsigned)cr.gid, why);
+		send_error_fd(fd, 0, ret, why);
+		close(fd);
+		return;
+	}
+	reap(d, false);
+	pthread_mutex_lock(&d->lock);
+	for (slot = 0; slot < d->cfg.max_clients && d->slots[slot]; slot++)
+		;
+	pthread_mutex_unlock(&d->lock);
+	if (slot == d->cfg.max_clients) {
+		dlog(d, "refused pid %d uid %u: too many clients (%u)", (int)cr.pid,
+		     (unsigned)cr.uid, d->cfg.max_clients);
+		send_error_fd(fd, 0, -EBUSY, "too many clients");
+		close(fd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		send_error_fd(fd, 0, -ENOMEM, "out of memory");
+		close(fd);
+		return;
+	}
+	c->d = d;
+	c->fd = fd;
+	c->slot = slot;
+	c->pid = cr.pid;
+	c->uid = cr.uid;
+	c->gid = cr.gid;
+	c->serial = ++d->next_serial;
+	snprintf(c->tag, sizeof(c->tag), "client %llu (pid %d uid %u)", c->serial, (int)cr.pid,
+		 (unsigned)cr.uid);
+	pthread_mutex_lock(&d->lock);
+	d->slots[slot] = c;
+	d->nr_clients++;
+	pthread_mutex_unlock(&d->lock);
+	/* Connection threads take no asynchronous signal: those are the main thread's. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	ret = pthread_create(&c->thread, NULL, conn_thread, c);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ret) {
+		pthread_mutex_lock(&d->lock);
+		d->slots[slot] = NULL;
+		d->nr_clients--;
+		pthread_mutex_unlock(&d->lock);
+		dlog(d, "%s: cannot start a thread: %s", c->tag, strerror(ret));
+		send_error_fd(fd, 0, -ret, "cannot start a thread");
+		close(fd);
+		free(c);
+		return;
+	}
+	if (d->cfg.verbose)
+		dlog(d, "%s: connected", c->tag);
+}
+
+int sgxd_run(struct sgxd *d)
+{
+	dlog(d, "listening on %s (EPC %llu bytes, %u section%s, oom %s, max %u clients)",
+	     d->path, (unsigned long long)d->cfg.cpu.epc_size, d->cfg.cpu.nr_sections,
+	     d->cfg.cpu.nr_sections == 1 ? "" : "s",
+	     d->cfg.oom_policy == SGX_EPC_OOM_KILL ? "kill" : "enomem", d->cfg.max_clients);
+	for (;;) {
+		struct pollfd pfd[2] = {
+			{ .fd = d->listen_fd, .events = POLLIN },
+			{ .fd = d->stop_pipe[0], .events = POLLIN },
+		};
+		/* Wake now and then to reap finished connections even when no one connects. */
+		int r = poll(pfd, 2, 1000);
+
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		if (pfd[1].revents)
+			break;
+		if (r > 0 && (pfd[0].revents & POLLIN))
+			accept_one(d);
+		else
+			reap(d, false);
+	}
+	dlog(d, "shutting down");
+	/* No new connections from here on: the socket goes away first. */
+	if (d->listen_fd >= 0) {
+		close(d->listen_fd);
+		d->listen_fd = -1;
+	}
+	reap(d, true);
+	return 0;
+}
+
+void sgxd_stop(struct sgxd *d)
+{
+	char b = 1;
+
+	if (write(d->stop_pipe[1], &b, 1) < 0) {
+		/* the pipe is full: a stop is already pending */
+	}
+}
+
+struct sgx_epc_cg_tree *sgxd_tree(struct sgxd *d)
+{
+	return d->tree;
+}
+
+unsigned int sgxd_nr_clients(struct sgxd *d)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&d->lock);
+	n = d->nr_clients;
+	pthread_mutex_unlock(&d->lock);
+	return n;
+}
+
+/* ---- creation ---- */
+
+static int mkdir_p(char *dir)
+{
+	struct stat st;
+	char *slash;
+
+	if (!*dir || !stat(dir, &st))
+		return 0;
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		int ret;
+
+		*slash = '\0';
+		ret = mkdir_p(dir);
+		*slash = '/';
+		if (ret)
+			return ret;
+	}
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return -errno;
+	/* Whatever the umask: clients must be able to reach the socket. */
+	chmod(dir, 0755);
+	return 0;
+}
+
+/*
+ * Take the socket path: the lock file serializes daemons starting at once;
+ * a socket that answers belongs to a live daemon; one that refuses is stale.
+ */
+static int take_socket(struct sgxd *d, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char dir[sizeof(d->path)];
+	struct stat st;
+	mode_t old;
+	int fd, ret;
+
+	snprintf(dir, sizeof(dir), "%s", d->path);
+	if (strrchr(dir, '/')) {
+		*strrchr(dir, '/') = '\0';
+		ret = mkdir_p(dir);
+		if (ret) {
+			snprintf(err, errlen, "cannot create %s: %s", dir, strerror(-ret));
+			return ret;
+		}
+	}
+	snprintf(d->lock_path, sizeof(d->lock_path), "%s.lock", d->path);
+	d->lock_fd = open(d->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (d->lock_fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot open %s: %s", d->lock_path, strerror(errno));
+		return ret;
+	}
+	if (flock(d->lock_fd, LOCK_EX | LOCK_NB)) {
+		ret = errno == EWOULDBLOCK ? -EADDRINUSE : -errno;
+		snprintf(err, errlen, "another sgxemu daemon is running on %s (it holds %s)",
+			 d->path, d->lock_path);
+		return ret;
+	}
+	memcpy(sa.sun_path, d->path, strlen(d->path) + 1);
+	if (!lstat(d->path, &st)) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "%s exists and is not a socket", d->path);
+			return -EEXIST;
+		}
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			ret = -errno;
+			snprintf(err, errlen, "socket: %s", strerror(errno));
+			return ret;
+		}
+		if (!connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+			close(fd);
+			snprintf(err, errlen, "another sgxemu daemon is listening on %s", d->path);
+			return -EADDRINUSE;
+		}
+		close(fd);
+		/* Stale: nobody listens there any more. */
+		if (unlink(d->path) && errno != ENOENT) {
+			ret = -errno;
+			snprintf(err, errlen, "cannot remove the stale socket %s: %s", d->path,
+				 strerror(errno));
+			return ret;
+		}
+	}
+	d->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (d->listen_fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return ret;
+	}
+	/* The socket file is born 0660 (no window where it is wider), then made so explicitly. */
+	old = umask(0117);
+	ret = bind(d->listen_fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (ret) {
+		ret = -errno;
+		snprintf(err, errlen, "bind %s: %s", d->path, strerror(errno));
+		return ret;
+	}
+	if (chmod(d->path, 0660) ||
+	    (d->cfg.socket_gid != (gid_t)-1 && chown(d->path, (uid_t)-1, d->cfg.socket_gid)) ||
+	    lstat(d->path, &st)) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot set the owner/mode of %s: %s", d->path,
+			 strerror(errno));
+		unlink(d->path);
+		return ret;
+	}
+	d->sock_dev = st.st_dev;
+	d->sock_ino = st.st_ino;
+	d->sock_gid = st.st_gid;
+	if (listen(d->listen_fd, 64)) {
+		ret = -errno;
+		snprintf(err, errlen, "listen: %s", strerror(errno));
+		unlink(d->path);
+		return ret;
+	}
+	return 0;
+}
+
+/*
+ * The EPC cgroup tree is the platform's own (every EPC page the platform
+ * allocates is charged to it), so the cgroup requests act on what the
+ * allocator and the reclaimer use. The platform removes it when destroyed.
+ */
+static int attach_tree(struct sgxd *d)
+{
+	d->tree = sgx_platform_cgroups(d->platform);
+	return d->tree ? 0 : -ENODEV;
+}
+
+int sgxd_create(const struct sgxd_config *c, struct sgxd **out, char *err, size_t errlen)
+{
+	struct sgx_platform_config pc;
+	struct sgxd *d;
+	int ret;
+
+	if (!c || !out || !c->socket_path || !*c->socket_path) {
+		snprintf(err, errlen, "no socket path");
+		return -EINVAL;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	d->cfg = *c;
+	d->listen_fd = -1;
+	d->lock_fd = -1;
+	d->stop_pipe[0] = d->stop_pipe[1] = -1;
+	d->uid = geteuid();
+	d->start_ms = now_ms();
+	pthread_mutex_init(&d->lock, NULL);
+	if (!d->cfg.max_clients)
+		d->cfg.max_clients = SGXD_DEFAULT_MAX_CLIENTS;
+	if (d->cfg.max_clients > SGXD_MAX_CLIENTS_LIMIT)
+		d->cfg.max_clients = SGXD_MAX_CLIENTS_LIMIT;
+	if (!d->cfg.msg_timeout_ms)
+		d->cfg.msg_timeout_ms = SGXD_MSG_TIMEOUT_MS;
+	if (strlen(c->socket_path) >= sizeof(d->path)) {
+		snprintf(err, errlen, "socket path too long (at most %zu bytes)",
+			 sizeof(d->path) - 1);
+		free(d);
+		return -ENAMETOOLONG;
+	}
+	strcpy(d->path, c->socket_path);
+	d->cfg.socket_path = d->path;
+	d->slots = calloc(d->cfg.max_clients, sizeof(*d->slots));
+	if (!d->slots || pipe2(d->stop_pipe, O_CLOEXEC | O_NONBLOCK)) {
+		ret = d->slots ? -errno : -ENOMEM;
+		snprintf(err, errlen, "out of resources: %s", strerror(-ret));
+		goto fail;
+	}
+	ret = take_socket(d, err, errlen);
+	if (ret)
+		goto fail;
+
+	sgx_platform_default_config(&pc);
+	pc.cpu_config = d->cfg.cpu;
+	pc.epc_oom_policy = d->cfg.oom_policy;
+	ret = sgx_platform_create(&pc, &d->platform);
+	if (ret) {
+		snprintf(err, errlen, "cannot create the platform: %s", strerror(-ret));
+		d->platform = NULL;
+		goto fail;
+	}
+	ret = attach_tree(d);
+	if (ret) {
+		snprintf(err, errlen, "cannot create the EPC cgroup tree: %s", strerror(-ret));
+		goto fail;
+	}
+	*out = d;
+	return 0;
+fail:
+	sgxd_destroy(d);
+	return ret;
+}
+
+void sgxd_destroy(struct sgxd *d)
+{
+	struct stat st;
+	int ret;
+
+	if (!d)
+		return;
+	if (d->listen_fd >= 0)
+		close(d->listen_fd);
+	/* Unlink the socket only if it is still the one this daemon bound. */
+	if (d->sock_ino && !lstat(d->path, &st) && st.st_ino == d->sock_ino &&
+	    st.st_dev == d->sock_dev)
+		unlink(d->path);
+	if (d->slots)
+		reap(d, true);
+	/* The platform removes the cgroups that are left, children first. */
+	if (d->platform) {
+		ret = sgx_platform_destroy(d->platform);
+		if (ret)
+			dlog(d, "the platform is still in use: %s", strerror(-ret));
+	}
+	if (d->lock_fd >= 0)
+		close(d->lock_fd);	/* the lock file stays: unlinking it would race */
+	if (d->stop_pipe[0] >= 0)
+		close(d->stop_pipe[0]);
+	if (d->stop_pipe[1] >= 0)
+		close(d->stop_pipe[1]);
+	pthread_mutex_destroy(&d->lock);
+	free(d->slots);
+	free(d);
+}

@@ -1,0 +1,385 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The daemon protocol's wire format (daemon/proto.h): header and payload
+ * encoding, strict decoding, and whole-message socket I/O.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "daemon/proto.h"
+
+bool sgxd_type_reserved(uint16_t type)
+{
+	return type >= SGXD_MSG_ATTACH && type <= SGXD_MSG_RESERVED_LAST;
+}
+
+bool sgxd_type_known(uint16_t type)
+{
+	switch (type) {
+	case SGXD_MSG_HELLO:
+	case SGXD_MSG_STATUS:
+	case SGXD_MSG_CG_MKDIR:
+	case SGXD_MSG_CG_RMDIR:
+	case SGXD_MSG_CG_READ:
+	case SGXD_MSG_CG_WRITE:
+	case SGXD_MSG_CG_TREE:
+		return true;
+	default:
+		return sgxd_type_reserved(type);
+	}
+}
+
+const char *sgxd_type_name(uint16_t type)
+{
+	switch (type & ~SGXD_REPLY) {
+	case SGXD_MSG_HELLO: return "HELLO";
+	case SGXD_MSG_STATUS: return "STATUS";
+	case SGXD_MSG_CG_MKDIR: return "CG_MKDIR";
+	case SGXD_MSG_CG_RMDIR: return "CG_RMDIR";
+	case SGXD_MSG_CG_READ: return "CG_READ";
+	case SGXD_MSG_CG_WRITE: return "CG_WRITE";
+	case SGXD_MSG_CG_TREE: return "CG_TREE";
+	case SGXD_MSG_ERROR: return "ERROR";
+	default: return sgxd_type_reserved(type & ~SGXD_REPLY) ? "reserved" : "unknown";
+	}
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+void sgxd_hdr_encode(const struct sgxd_hdr *h, uint8_t out[SGXD_HDR_SIZE])
+{
+	put32(out, h->magic);
+	put16(out + 4, h->version);
+	put16(out + 6, h->type);
+	put32(out + 8, h->length);
+	put32(out + 12, h->id);
+}
+
+void sgxd_hdr_decode(const uint8_t in[SGXD_HDR_SIZE], struct sgxd_hdr *h)
+{
+	h->magic = get32(in);
+	h->version = get16(in + 4);
+	h->type = get16(in + 6);
+	h->length = get32(in + 8);
+	h->id = get32(in + 12);
+}
+
+int sgxd_hdr_check(const struct sgxd_hdr *h, bool daemon_side, const char **why)
+{
+	const char *dummy;
+	uint16_t t = h->type;
+
+	if (!why)
+		why = &dummy;
+	if (h->magic != SGXD_MAGIC) {
+		*why = "bad magic";
+		return -EPROTO;
+	}
+	if (h->version != SGXD_VERSION) {
+		*why = "unsupported protocol version";
+		return -EPROTONOSUPPORT;
+	}
+	if (h->length > SGXD_MAX_PAYLOAD) {
+		*why = "payload too large";
+		return -EMSGSIZE;
+	}
+	if (daemon_side) {
+		if (!sgxd_type_known(t)) {
+			*why = "unknown message type";
+			return -EBADMSG;
+		}
+	} else if (t != SGXD_MSG_ERROR &&
+		   (!(t & SGXD_REPLY) || !sgxd_type_known(t & ~SGXD_REPLY))) {
+		*why = "unknown reply type";
+		return -EBADMSG;
+	}
+	*why = NULL;
+	return 0;
+}
+
+/* ---- writer ---- */
+
+void sgxd_w_init(struct sgxd_wbuf *w)
+{
+	w->len = 0;
+	w->overflow = false;
+}
+
+bool sgxd_w_room(const struct sgxd_wbuf *w, size_t n)
+{
+	return !w->overflow && w->len + n <= SGXD_MAX_PAYLOAD;
+}
+
+static uint8_t *w_take(struct sgxd_wbuf *w, size_t n)
+{
+	uint8_t *p;
+
+	if (!sgxd_w_room(w, n)) {
+		w->overflow = true;
+		return NULL;
+	}
+	p = w->data + SGXD_HDR_SIZE + w->len;
+	w->len += n;
+	return p;
+}
+
+void sgxd_w_u8(struct sgxd_wbuf *w, uint8_t v)
+{
+	uint8_t *p = w_take(w, 1);
+
+	if (p)
+		*p = v;
+}
+
+void sgxd_w_u16(struct sgxd_wbuf *w, uint16_t v)
+{
+	uint8_t *p = w_take(w, 2);
+
+	if (p)
+		put16(p, v);
+}
+
+void sgxd_w_u32(struct sgxd_wbuf *w, uint32_t v)
+{
+	uint8_t *p = w_take(w, 4);
+
+	if (p)
+		put32(p, v);
+}
+
+void sgxd_w_s32(struct sgxd_wbuf *w, int32_t v)
+{
+	sgxd_w_u32(w, (uint32_t)v);
+}
+
+void sgxd_w_u64(struct sgxd_wbuf *w, uint64_t v)
+{
+	uint8_t *p = w_take(w, 8);
+
+	if (p) {
+		put32(p, (uint32_t)v);
+		put32(p + 4, (uint32_t)(v >> 32));
+	}
+}
+
+void sgxd_w_str(struct sgxd_wbuf *w, const char *s)
+{
+	size_t n = s ? strnlen(s, SGXD_MAX_STR + 1) : 0;
+	uint8_t *p;
+
+	if (!s || n > SGXD_MAX_STR) {
+		w->overflow = true;
+		return;
+	}
+	if (!sgxd_w_room(w, 2 + n + 1)) {
+		w->overflow = true;
+		return;
+	}
+	sgxd_w_u16(w, (uint16_t)(n + 1));
+	p = w_take(w, n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+}
+
+int sgxd_w_finish(struct sgxd_wbuf *w, uint16_t type, uint32_t id)
+{
+	struct sgxd_hdr h = {
+		.magic = SGXD_MAGIC, .version = SGXD_VERSION, .type = type,
+		.length = (uint32_t)w->len, .id = id,
+	};
+
+	if (w->overflow)
+		return -EMSGSIZE;
+	sgxd_hdr_encode(&h, w->data);
+	return 0;
+}
+
+/* ---- reader ---- */
+
+void sgxd_r_init(struct sgxd_rbuf *r, const void *payload, size_t len)
+{
+	r->p = payload;
+	r->len = len;
+	r->off = 0;
+	r->err = NULL;
+}
+
+static const uint8_t *r_take(struct sgxd_rbuf *r, size_t n)
+{
+	const uint8_t *p;
+
+	if (r->err)
+		return NULL;
+	if (r->len - r->off < n) {
+		r->err = "truncated payload";
+		return NULL;
+	}
+	p = r->p + r->off;
+	r->off += n;
+	return p;
+}
+
+uint8_t sgxd_r_u8(struct sgxd_rbuf *r)
+{
+	const uint8_t *p = r_take(r, 1);
+
+	return p ? *p : 0;
+}
+
+uint16_t sgxd_r_u16(struct sgxd_rbuf *r)
+{
+	const uint8_t *p = r_take(r, 2);
+
+	return p ? get16(p) : 0;
+}
+
+uint32_t sgxd_r_u32(struct sgxd_rbuf *r)
+{
+	const uint8_t *p = r_take(r, 4);
+
+	return p ? get32(p) : 0;
+}
+
+int32_t sgxd_r_s32(struct sgxd_rbuf *r)
+{
+	return (int32_t)sgxd_r_u32(r);
+}
+
+uint64_t sgxd_r_u64(struct sgxd_rbuf *r)
+{
+	const uint8_t *p = r_take(r, 8);
+
+	return p ? (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32 : 0;
+}
+
+const char *sgxd_r_str(struct sgxd_rbuf *r)
+{
+	uint16_t n = sgxd_r_u16(r);
+	const uint8_t *p;
+
+	if (r->err)
+		return "";
+	if (n == 0 || n > SGXD_MAX_STR + 1) {
+		r->err = "bad string length";
+		return "";
+	}
+	p = r_take(r, n);
+	if (!p)
+		return "";
+	if (p[n - 1] != '\0') {
+		r->err = "unterminated string";
+		return "";
+	}
+	if (memchr(p, '\0', n - 1)) {
+		r->err = "NUL inside a string";
+		return "";
+	}
+	return (const char *)p;
+}
+
+int sgxd_r_end(struct sgxd_rbuf *r)
+{
+	if (!r->err && r->off != r->len)
+		r->err = "trailing bytes after the payload";
+	return r->err ? -EBADMSG : 0;
+}
+
+/* ---- I/O ---- */
+
+int sgxd_send_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+int sgxd_recv_all(int fd, void *buf, size_t len, int timeout_ms, size_t *got)
+{
+	long long deadline = timeout_ms < 0 ? 0 : now_ms() + timeout_ms;
+	uint8_t *p = buf;
+	size_t done = 0;
+	int ret = 0;
+
+	while (done < len) {
+		ssize_t n;
+
+		if (timeout_ms >= 0) {
+			struct pollfd pfd = { .fd = fd, .events = POLLIN };
+			long long left = deadline - now_ms();
+			int r;
+
+			if (left <= 0) {
+				ret = -ETIMEDOUT;
+				break;
+			}
+			r = poll(&pfd, 1, (int)left);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0) {
+				ret = -errno;
+				break;
+			}
+			if (r == 0) {
+				ret = -ETIMEDOUT;
+				break;
+			}
+		}
+		n = recv(fd, p + done, len - done, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = -errno;
+			break;
+		}
+		if (n == 0) {
+			ret = -ECONNRESET;
+			break;
+		}
+		done += (size_t)n;
+	}
+	if (got)
+		*got = done;
+	return ret;
+}
