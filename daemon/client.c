@@ -2,14 +2,19 @@
 /* The client side of the daemon protocol (daemon/client.h). */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "asm/sgx.h"
 #include "daemon/client.h"
+#include "sgxemu/arch.h"
 
 #define CLIENT_TIMEOUT_MS	30000	/* a reply that does not come is a dead daemon */
 
@@ -19,6 +24,7 @@ struct sgxd_client {
 	char err[256];
 	uint8_t in[SGXD_HDR_SIZE + SGXD_MAX_PAYLOAD];
 	struct sgxd_wbuf req;
+	uint8_t pages[SGXD_ADD_PAGES_CHUNK * 4096];	/* ENCL_IOCTL: pages, SECS, SIGSTRUCT */
 };
 
 const char *sgxd_socket_path(const char *opt)
@@ -373,5 +379,250 @@ int sgxd_status(struct sgxd_client *c, struct sgxd_status *out, int *status)
 	snprintf(out->version, sizeof(out->version), "%s", sgxd_r_str(&r));
 	if (sgxd_r_end(&r))
 		return fail(c, -EPROTO, "malformed STATUS reply: %s", r.err);
+	return 0;
+}
+
+/* ---- shared mode: cgroup placement and enclaves ---- */
+
+int sgxd_attach(struct sgxd_client *c, const char *path, char *buf, size_t len, int *status)
+{
+	const uint8_t *rep;
+	struct sgxd_rbuf r;
+	const char *got;
+	size_t rlen;
+	int ret;
+
+	sgxd_w_init(&c->req);
+	sgxd_w_str(&c->req, path ? path : "");
+	ret = sgxd_client_call(c, SGXD_MSG_ATTACH, &c->req, &rep, &rlen);
+	if (ret)
+		return ret;
+	sgxd_r_init(&r, rep, rlen);
+	*status = sgxd_r_s32(&r);
+	got = sgxd_r_str(&r);
+	if (sgxd_r_end(&r))
+		return fail(c, -EPROTO, "malformed ATTACH reply");
+	if (buf && len)
+		snprintf(buf, len, "%s", got);
+	return 0;
+}
+
+int sgxd_encl_open(struct sgxd_client *c, uint32_t *handle, int *status)
+{
+	const uint8_t *rep;
+	struct sgxd_rbuf r;
+	size_t rlen;
+	int ret;
+
+	sgxd_w_init(&c->req);
+	ret = sgxd_client_call(c, SGXD_MSG_ENCL_OPEN, &c->req, &rep, &rlen);
+	if (ret)
+		return ret;
+	sgxd_r_init(&r, rep, rlen);
+	*status = sgxd_r_s32(&r);
+	*handle = sgxd_r_u32(&r);
+	if (sgxd_r_end(&r))
+		return fail(c, -EPROTO, "malformed ENCL_OPEN reply");
+	return 0;
+}
+
+int sgxd_encl_release(struct sgxd_client *c, uint32_t handle, int *status)
+{
+	sgxd_w_init(&c->req);
+	sgxd_w_u32(&c->req, handle);
+	return status_only(c, SGXD_MSG_ENCL_RELEASE, status);
+}
+
+/* Read/write this process's memory as the kernel's copy_{from,to}_user: 0 or -EFAULT. */
+static int user_read(void *dst, uint64_t src, size_t len)
+{
+	struct iovec local = { dst, len }, remote = { (void *)(uintptr_t)src, len };
+
+	if (!src || process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != (ssize_t)len)
+		return -EFAULT;
+	return 0;
+}
+
+static int user_write(uint64_t dst, const void *src, size_t len)
+{
+	struct iovec local = { (void *)src, len }, remote = { (void *)(uintptr_t)dst, len };
+
+	if (!dst || process_vm_writev(getpid(), &local, 1, &remote, 1, 0) != (ssize_t)len)
+		return -EFAULT;
+	return 0;
+}
+
+static unsigned int inline_words(unsigned long cmd)
+{
+	switch (cmd) {
+	case SGX_IOC_ENCLAVE_PROVISION:
+		return sizeof(struct sgx_enclave_provision) / 8;
+	case SGX_IOC_ENCLAVE_RESTRICT_PERMISSIONS:
+		return sizeof(struct sgx_enclave_restrict_permissions) / 8;
+	case SGX_IOC_ENCLAVE_MODIFY_TYPES:
+		return sizeof(struct sgx_enclave_modify_types) / 8;
+	case SGX_IOC_ENCLAVE_REMOVE_PAGES:
+		return sizeof(struct sgx_enclave_remove_pages) / 8;
+	default:
+		return 0;
+	}
+}
+
+static void ioctl_head(struct sgxd_client *c, uint32_t handle, unsigned long cmd, bool argp)
+{
+	sgxd_w_init(&c->req);
+	sgxd_w_u32(&c->req, handle);
+	sgxd_w_u32(&c->req, (uint32_t)cmd);
+	sgxd_w_u8(&c->req, argp);
+}
+
+/*
+ * The argument struct is unreadable: the daemon calls the manager with a
+ * NULL argument, which checks the enclave's state first as the kernel does.
+ */
+static int ioctl_null_arg(struct sgxd_client *c, uint32_t handle, unsigned long cmd, int *status)
+{
+	ioctl_head(c, handle, cmd, false);
+	return status_only(c, SGXD_MSG_ENCL_IOCTL, status);
+}
+
+/* CREATE and INIT: one struct pointing at one blob of 'size' bytes. */
+static int ioctl_blob(struct sgxd_client *c, uint32_t handle, unsigned long cmd, void *arg,
+		      size_t size, int *status)
+{
+	uint64_t ptr;
+
+	if (user_read(&ptr, (uint64_t)(uintptr_t)arg, sizeof(ptr)))
+		return ioctl_null_arg(c, handle, cmd, status);
+	ioctl_head(c, handle, cmd, true);
+	/* Unreadable: the daemon passes NULL and the manager answers -EFAULT in its turn. */
+	if (user_read(c->pages, ptr, size)) {
+		sgxd_w_u8(&c->req, 0);
+	} else {
+		sgxd_w_u8(&c->req, 1);
+		sgxd_w_bytes(&c->req, c->pages, size);
+	}
+	return status_only(c, SGXD_MSG_ENCL_IOCTL, status);
+}
+
+static int ioctl_add_pages(struct sgxd_client *c, uint32_t handle, void *arg, int *status)
+{
+	struct sgx_enclave_add_pages a;
+	uint8_t secinfo[64];
+	bool has_sec, whole, counted = false;
+	uint64_t done = 0;
+	int st = 0;
+
+	if (user_read(&a, (uint64_t)(uintptr_t)arg, sizeof(a)))
+		return ioctl_null_arg(c, handle, SGX_IOC_ENCLAVE_ADD_PAGES, status);
+	has_sec = !user_read(secinfo, a.secinfo, sizeof(secinfo));
+	/*
+	 * Requests the manager refuses before it reads a page go whole and
+	 * without pages: the same checks, the same errno.
+	 */
+	whole = !a.src || (a.src & 4095) || !a.length || (a.length & 4095) || (a.offset & 4095) ||
+		!has_sec;
+	do {
+		uint64_t remaining = a.length - done, chunk, src, count, npages = 0;
+		const uint8_t *rep;
+		struct sgxd_rbuf r;
+		size_t rlen;
+		int ret;
+
+		src = a.src ? a.src + done : 0;
+		if (whole) {
+			chunk = remaining;
+		} else {
+			chunk = remaining < SGXD_ADD_PAGES_CHUNK * 4096ull ? remaining :
+				SGXD_ADD_PAGES_CHUNK * 4096ull;
+			while (npages < chunk / 4096 &&
+			       !user_read(c->pages + npages * 4096, src + npages * 4096, 4096))
+				npages++;
+			if (!npages) {
+				/* The next page is unreadable: a NULL source, -EFAULT from the manager. */
+				src = 0;
+				chunk = 4096;
+			} else {
+				chunk = npages * 4096;
+			}
+		}
+		ioctl_head(c, handle, SGX_IOC_ENCLAVE_ADD_PAGES, true);
+		sgxd_w_u64(&c->req, src);
+		sgxd_w_u64(&c->req, a.offset + done);
+		sgxd_w_u64(&c->req, chunk);
+		sgxd_w_u64(&c->req, remaining);
+		sgxd_w_u64(&c->req, a.flags);
+		sgxd_w_u8(&c->req, has_sec);
+		if (has_sec)
+			sgxd_w_bytes(&c->req, secinfo, sizeof(secinfo));
+		sgxd_w_u32(&c->req, (uint32_t)npages);
+		sgxd_w_bytes(&c->req, c->pages, npages * 4096);
+		ret = sgxd_client_call(c, SGXD_MSG_ENCL_IOCTL, &c->req, &rep, &rlen);
+		if (ret)
+			return ret;
+		sgxd_r_init(&r, rep, rlen);
+		st = sgxd_r_s32(&r);
+		count = sgxd_r_u64(&r);
+		if (sgxd_r_end(&r) || (count != UINT64_MAX && count > chunk && !whole))
+			return fail(c, -EPROTO, "malformed ENCL_IOCTL reply");
+		if (count != UINT64_MAX) {
+			done += count;
+			counted = true;
+		}
+		if (st || whole || count != chunk)
+			break;
+	} while (done < a.length);
+	if (counted) {
+		a.count = done;
+		if (user_write((uint64_t)(uintptr_t)arg + offsetof(struct sgx_enclave_add_pages, count),
+			       &a.count, sizeof(a.count)))
+			st = -EFAULT;
+	}
+	*status = st;
+	return 0;
+}
+
+int sgxd_encl_ioctl(struct sgxd_client *c, uint32_t handle, unsigned long cmd, void *arg,
+		    int *status)
+{
+	unsigned int nw = inline_words(cmd);
+	uint64_t words[8], out[8];
+	const uint8_t *rep;
+	struct sgxd_rbuf r;
+	size_t rlen;
+	int ret;
+
+	switch (cmd) {
+	case SGX_IOC_ENCLAVE_CREATE:
+		return ioctl_blob(c, handle, cmd, arg, 4096, status);
+	case SGX_IOC_ENCLAVE_INIT:
+		return ioctl_blob(c, handle, cmd, arg, sizeof(struct sgx_sigstruct), status);
+	case SGX_IOC_ENCLAVE_ADD_PAGES:
+		return ioctl_add_pages(c, handle, arg, status);
+	default:
+		break;
+	}
+	if (cmd > UINT32_MAX) {
+		*status = -ENOTTY;
+		return 0;
+	}
+	if (nw && user_read(words, (uint64_t)(uintptr_t)arg, nw * 8))
+		return ioctl_null_arg(c, handle, cmd, status);
+	ioctl_head(c, handle, cmd, true);
+	for (unsigned int i = 0; i < nw; i++)
+		sgxd_w_u64(&c->req, words[i]);
+	ret = sgxd_client_call(c, SGXD_MSG_ENCL_IOCTL, &c->req, &rep, &rlen);
+	if (ret)
+		return ret;
+	sgxd_r_init(&r, rep, rlen);
+	*status = sgxd_r_s32(&r);
+	for (unsigned int i = 0; i < nw; i++)
+		out[i] = sgxd_r_u64(&r);
+	if (sgxd_r_end(&r))
+		return fail(c, -EPROTO, "malformed ENCL_IOCTL reply");
+	/* What the kernel writes back (count, result); unchanged fields are rewritten as they were. */
+	if (nw && memcmp(words, out, nw * 8) &&
+	    user_write((uint64_t)(uintptr_t)arg, out, nw * 8))
+		*status = -EFAULT;
 	return 0;
 }

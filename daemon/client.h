@@ -63,6 +63,33 @@ struct sgxd_status {
 int sgxd_status(struct sgxd_client *c, struct sgxd_status *out, int *status);
 
 /*
+ * Shared mode (role SGXD_ROLE_PROGRAM): enclaves on the daemon's EPC.
+ *
+ * sgxd_attach: charge this connection's enclaves to the EPC cgroup at path
+ * (NULL or "": the process's own cgroup v2 path, created in the EPC tree if
+ * missing). An explicit path needs root, the daemon's uid, or a path under
+ * the process's own cgroup (-EACCES). The attached path goes to buf
+ * (optional). Without it, the first sgxd_encl_open attaches to the own
+ * cgroup.
+ */
+int sgxd_attach(struct sgxd_client *c, const char *path, char *buf, size_t len, int *status);
+/* open("/dev/sgx_enclave"): a handle valid on this connection only. */
+int sgxd_encl_open(struct sgxd_client *c, uint32_t *handle, int *status);
+/* close() of the handle: -EBADF if it is not one of this connection's. */
+int sgxd_encl_release(struct sgxd_client *c, uint32_t handle, int *status);
+/*
+ * ioctl(handle, cmd, arg) with the kernel's uapi structs (asm/sgx.h) in this
+ * process, as the kernel takes them: the library reads the argument struct
+ * and what it points to (SECS, SECINFO, source pages, SIGSTRUCT), and
+ * writes back what the kernel writes back (count, result). ADD_PAGES is sent
+ * in chunks of SGXD_ADD_PAGES_CHUNK pages and count accumulated, as the
+ * kernel adds page by page; unreadable memory gives -EFAULT where the kernel
+ * would. *status is the ioctl's 0 or -errno; PROVISION answers -EOPNOTSUPP.
+ */
+int sgxd_encl_ioctl(struct sgxd_client *c, uint32_t handle, unsigned long cmd, void *arg,
+		    int *status);
+
+/*
  * Send one request and receive its reply payload (status first) into the
  * client's buffer; *reply points at it until the next call. For tests and
  * for the operations above.

@@ -33,12 +33,22 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "asm/sgx.h"
 #include "daemon/daemon.h"
 #include "daemon/proto.h"
+#include "sgx/internal.h"
 #include "sgx/platform.h"
 #include "sgx/sgx.h"
 
 #define SGXD_VERSION_STRING	"0.1.0"
+
+/* An enclave opened on a connection: the kernel's enclave fd. */
+struct sgxd_encl_slot {
+	uint32_t handle;		/* 0: free */
+	struct sgx_encl *encl;
+};
+
+#define SGXD_SCRATCH_PAGES	16	/* ADD_PAGES chunk (<= 15 pages), SECS, SIGSTRUCT */
 
 struct sgxd_conn {
 	struct sgxd *d;
@@ -53,6 +63,17 @@ struct sgxd_conn {
 	pthread_t thread;
 	atomic_bool done;
 	char tag[96];
+	/*
+	 * Shared mode: the EPC cgroup the connection is attached to (a user of
+	 * it: rmdir -EBUSY) and its enclaves. Only the connection's own thread
+	 * touches these; the thread releases them all when the connection ends.
+	 */
+	struct sgx_epc_cgroup *cg;
+	char cg_path[SGXD_MAX_STR + 1];
+	struct sgxd_encl_slot encls[SGXD_MAX_ENCLS_PER_CONN];
+	unsigned int nr_encls;
+	uint32_t next_handle;
+	uint8_t *scratch;		/* SGXD_SCRATCH_PAGES, page-aligned, allocated on first use */
 	/* Each connection has its own buffers: no allocation per message. */
 	uint8_t in[SGXD_HDR_SIZE + SGXD_MAX_PAYLOAD];
 	struct sgxd_wbuf out;
@@ -533,6 +554,463 @@ out:
 	return 0;
 }
 
+/* ---- shared mode: cgroup placement and enclaves (docs/DAEMON.md) ---- */
+
+/* Collapse repeated '/', drop a trailing one; "" becomes "/". */
+static void normalize_path(char *p)
+{
+	char *w = p;
+
+	for (const char *r = p; *r; r++) {
+		if (*r == '/' && w > p && w[-1] == '/')
+			continue;
+		*w++ = *r;
+	}
+	while (w > p + 1 && w[-1] == '/')
+		w--;
+	if (w == p)
+		*w++ = '/';
+	*w = '\0';
+}
+
+int sgxd_proc_cgroup(pid_t pid, char *buf, size_t len)
+{
+	char path[64], line[SGXD_MAX_STR + 64];
+	FILE *f;
+	int ret = -ENOENT;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		size_t n;
+
+		if (strncmp(line, "0::", 3))
+			continue;
+		n = strcspn(line + 3, "\n");
+		line[3 + n] = '\0';
+		/* A process in another cgroup namespace may see a path outside it. */
+		if (line[3] != '/' || n + 1 > len) {
+			ret = line[3] != '/' ? -ENOENT : -ENAMETOOLONG;
+			break;
+		}
+		memcpy(buf, line + 3, n + 1);
+		normalize_path(buf);
+		ret = 0;
+		break;
+	}
+	fclose(f);
+	return ret;
+}
+
+/* True if path (normalized) is base or lies under it. */
+static bool path_under(const char *path, const char *base)
+{
+	size_t n = strlen(base);
+
+	if (!strcmp(base, "/"))
+		return true;
+	return !strncmp(path, base, n) && (path[n] == '\0' || path[n] == '/');
+}
+
+/*
+ * Create every missing level of path (normalized, absolute) in the tree, as
+ * the peer's own cgroup exists in the real hierarchy: 0 or the first
+ * mkdir's error other than -EEXIST.
+ */
+static int tree_mkdir_p(struct sgxd_conn *c, const char *path)
+{
+	char prefix[SGXD_MAX_STR + 1];
+	size_t n = strlen(path);
+
+	if (n >= sizeof(prefix))
+		return -ENAMETOOLONG;
+	for (size_t i = 1; i <= n; i++) {
+		int ret;
+
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		memcpy(prefix, path, i);
+		prefix[i] = '\0';
+		ret = sgx_epc_cgroup_mkdir(c->d->tree, prefix);
+		if (ret == -EEXIST)
+			continue;
+		if (ret)
+			return ret;
+		dlog(c->d, "%s: created cgroup %s for the peer's own cgroup", c->tag, prefix);
+	}
+	return 0;
+}
+
+/*
+ * Attach the connection to the cgroup at req ("" = the peer's own cgroup v2
+ * path, created in the EPC tree if missing). An explicit path is allowed to
+ * root, to the daemon's uid, and otherwise only under the peer's own cgroup
+ * (cgroup v2 delegation): -EACCES. The old cgroup, if any, is left.
+ */
+static int conn_attach(struct sgxd_conn *c, const char *req)
+{
+	struct sgxd *d = c->d;
+	char own[SGXD_MAX_STR + 1], canon[SGXD_MAX_STR + 1];
+	struct sgx_epc_cgroup *cg;
+	const char *path;
+	int own_ret, ret, tries = 0;
+	bool trusted = c->uid == 0 || c->uid == d->uid;
+
+	own_ret = sgxd_proc_cgroup(c->pid, own, sizeof(own));
+	if (own_ret == -ENOENT) {	/* no cgroup v2 line: the root */
+		strcpy(own, "/");
+		own_ret = 0;
+	}
+	if (!*req) {
+		if (own_ret)
+			return own_ret;
+		path = own;
+	} else {
+		path = req;
+		if (!trusted && own_ret)
+			return -EACCES;
+	}
+again:
+	if (!*req) {
+		ret = tree_mkdir_p(c, own);
+		if (ret)
+			return ret;
+	}
+	cg = sgx_epc_cgroup_lookup(d->tree, path);
+	if (IS_ERR(cg)) {
+		ret = (int)PTR_ERR(cg);
+		/* Removed between our mkdir and the lookup: make it again. */
+		if (ret == -ENOENT && !*req && ++tries < 8)
+			goto again;
+		return ret;
+	}
+	ret = sgx_epc_cgroup_path(cg, canon, sizeof(canon));
+	if (ret < 0)
+		goto put;
+	if (!trusted && !path_under(canon, own)) {
+		ret = -EACCES;
+		goto put;
+	}
+	ret = sgx_epc_cgroup_attach(cg);
+	if (ret) {
+		if (ret == -ENOENT && !*req && ++tries < 8) {
+			sgx_epc_cgroup_put(cg);
+			goto again;
+		}
+		goto put;
+	}
+	if (c->cg) {
+		sgx_epc_cgroup_detach(c->cg);
+		sgx_epc_cgroup_put(c->cg);
+	}
+	c->cg = cg;
+	strcpy(c->cg_path, canon);
+	if (d->cfg.verbose)
+		dlog(d, "%s: attached to %s", c->tag, c->cg_path);
+	return 0;
+put:
+	sgx_epc_cgroup_put(cg);
+	return ret;
+}
+
+static int handle_attach(struct sgxd_conn *c, struct sgxd_rbuf *r, const char **why)
+{
+	const char *path = sgxd_r_str(r);
+	int ret;
+
+	if (BAD(r)) {
+		*why = r->err;
+		return -EBADMSG;
+	}
+	ret = c->role == SGXD_ROLE_PROGRAM ? conn_attach(c, path) : -EPERM;
+	sgxd_w_s32(&c->out, ret);
+	sgxd_w_str(&c->out, ret ? "" : c->cg_path);
+	return 0;
+}
+
+static struct sgxd_encl_slot *conn_encl(struct sgxd_conn *c, uint32_t handle)
+{
+	if (!handle)
+		return NULL;
+	for (unsigned int i = 0; i < SGXD_MAX_ENCLS_PER_CONN; i++)
+		if (c->encls[i].handle == handle)
+			return &c->encls[i];
+	return NULL;
+}
+
+static int encl_open(struct sgxd_conn *c, uint32_t *handle)
+{
+	struct sgxd_encl_slot *s = NULL;
+	struct sgx_encl *encl;
+	int ret;
+
+	if (c->role != SGXD_ROLE_PROGRAM)
+		return -EPERM;
+	if (!c->cg) {
+		ret = conn_attach(c, "");
+		if (ret)
+			return ret;
+	}
+	for (unsigned int i = 0; i < SGXD_MAX_ENCLS_PER_CONN && !s; i++)
+		if (!c->encls[i].handle)
+			s = &c->encls[i];
+	if (!s)
+		return -EMFILE;
+	ret = sgx_open(c->d->platform, &encl);
+	if (ret)
+		return ret;
+	/* The connection is attached to cg_path, so it cannot be removed meanwhile. */
+	ret = sgx_encl_set_cgroup(encl, c->cg_path);
+	if (ret) {
+		sgx_release(encl);
+		return ret;
+	}
+	do {
+		c->next_handle++;
+	} while (!c->next_handle || conn_encl(c, c->next_handle));
+	s->handle = c->next_handle;
+	s->encl = encl;
+	c->nr_encls++;
+	*handle = s->handle;
+	return 0;
+}
+
+static void encl_close(struct sgxd_conn *c, struct sgxd_encl_slot *s)
+{
+	sgx_release(s->encl);
+	s->encl = NULL;
+	s->handle = 0;
+	c->nr_encls--;
+}
+
+static int handle_encl_open(struct sgxd_conn *c, struct sgxd_rbuf *r, const char **why)
+{
+	uint32_t handle = 0;
+	int ret;
+
+	if (BAD(r)) {
+		*why = r->err;
+		return -EBADMSG;
+	}
+	ret = encl_open(c, &handle);
+	if (c->d->cfg.verbose)
+		dlog(c->d, "%s: ENCL_OPEN in %s: %d, handle %u", c->tag,
+		     c->cg ? c->cg_path : "-", ret, handle);
+	sgxd_w_s32(&c->out, ret);
+	sgxd_w_u32(&c->out, handle);
+	return 0;
+}
+
+static int handle_encl_release(struct sgxd_conn *c, struct sgxd_rbuf *r, const char **why)
+{
+	uint32_t handle = sgxd_r_u32(r);
+	struct sgxd_encl_slot *s;
+
+	if (BAD(r)) {
+		*why = r->err;
+		return -EBADMSG;
+	}
+	s = conn_encl(c, handle);
+	if (s)
+		encl_close(c, s);
+	sgxd_w_s32(&c->out, s ? 0 : -EBADF);
+	return 0;
+}
+
+/* The SGX2 ioctls and PROVISION: a struct of u64 fields, inline both ways. */
+static unsigned int ioctl_inline_words(uint32_t cmd)
+{
+	switch (cmd) {
+	case SGX_IOC_ENCLAVE_PROVISION:
+		return sizeof(struct sgx_enclave_provision) / 8;
+	case SGX_IOC_ENCLAVE_RESTRICT_PERMISSIONS:
+		return sizeof(struct sgx_enclave_restrict_permissions) / 8;
+	case SGX_IOC_ENCLAVE_MODIFY_TYPES:
+		return sizeof(struct sgx_enclave_modify_types) / 8;
+	case SGX_IOC_ENCLAVE_REMOVE_PAGES:
+		return sizeof(struct sgx_enclave_remove_pages) / 8;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * ENCL_IOCTL: u32 handle, u32 cmd, u8 argp (0: the client could not read
+ * the argument struct: nothing follows, the manager gets a NULL argument and
+ * the reply is the status alone), then by cmd (docs/DAEMON.md):
+ *   CREATE     u8 has_secs, [4096 bytes SECS]                 -> status
+ *   ADD_PAGES  u64 src, u64 offset, u64 length, u64 total, u64 flags,
+ *              u8 has_secinfo, [64 bytes SECINFO], u32 npages, npages x 4096 bytes
+ *                                                             -> status, u64 count
+ *              (count UINT64_MAX: the manager did not write it back)
+ *   INIT       u8 has_sigstruct, [1808 bytes SIGSTRUCT]       -> status
+ *   PROVISION, RESTRICT_PERMISSIONS, MODIFY_TYPES, REMOVE_PAGES:
+ *              the struct's u64 fields                        -> status, the struct after
+ *   other      (nothing)                                      -> status (-ENOTTY)
+ * The daemon rebuilds the argument struct with pointers into its own copy
+ * and calls the manager's sgx_ioctl(): every check and errno is the embedded
+ * driver's. A missing SECS/SECINFO/SIGSTRUCT/src is a NULL pointer (-EFAULT).
+ */
+static int handle_encl_ioctl(struct sgxd_conn *c, struct sgxd_rbuf *r, const char **why)
+{
+	uint32_t handle = sgxd_r_u32(r);
+	uint32_t cmd = sgxd_r_u32(r);
+	struct sgx_secinfo secinfo __attribute__((aligned(64)));
+	struct sgx_enclave_add_pages add = { .count = UINT64_MAX };	/* not written back */
+	uint64_t words[8] = { 0 }, total = 0, npages = 0, src = 0;
+	unsigned int nw = ioctl_inline_words(cmd);
+	const uint8_t *data = NULL, *sec = NULL;
+	struct sgxd_encl_slot *s;
+	unsigned long arg = 0;
+	uint8_t argp = sgxd_r_u8(r);
+	long ret;
+
+	switch (argp ? cmd : 0) {
+	case 0:
+		break;
+	case SGX_IOC_ENCLAVE_CREATE:
+		if (sgxd_r_u8(r))
+			data = sgxd_r_bytes(r, SGX_PAGE_SIZE);
+		break;
+	case SGX_IOC_ENCLAVE_ADD_PAGES:
+		src = sgxd_r_u64(r);
+		add.offset = sgxd_r_u64(r);
+		add.length = sgxd_r_u64(r);
+		total = sgxd_r_u64(r);
+		add.flags = sgxd_r_u64(r);
+		if (sgxd_r_u8(r))
+			sec = sgxd_r_bytes(r, sizeof(secinfo));
+		npages = sgxd_r_u32(r);
+		if (npages > SGXD_SCRATCH_PAGES)
+			npages = SGXD_SCRATCH_PAGES + 1;	/* the payload cannot hold them */
+		data = sgxd_r_bytes(r, npages * SGX_PAGE_SIZE);
+		break;
+	case SGX_IOC_ENCLAVE_INIT:
+		if (sgxd_r_u8(r))
+			data = sgxd_r_bytes(r, sizeof(struct sgx_sigstruct));
+		break;
+	default:
+		for (unsigned int i = 0; i < nw; i++)
+			words[i] = sgxd_r_u64(r);
+		break;
+	}
+	if (BAD(r) || argp > 1) {
+		*why = r->err ? r->err : "ENCL_IOCTL: bad argument flag";
+		return -EBADMSG;
+	}
+	if (argp && cmd == SGX_IOC_ENCLAVE_ADD_PAGES &&
+	    (npages * SGX_PAGE_SIZE > add.length || total < add.length)) {
+		*why = "ENCL_IOCTL: ADD_PAGES pages do not fit length and total";
+		return -EBADMSG;
+	}
+	s = conn_encl(c, handle);
+	if (!s) {
+		ret = -EBADF;
+		goto reply;
+	}
+	if (!argp) {
+		/* The client could not read the argument: the manager sees a NULL one. */
+		ret = cmd == SGX_IOC_ENCLAVE_PROVISION ? -EOPNOTSUPP : sgx_ioctl(s->encl, cmd, 0);
+		goto reply;
+	}
+	if (data && !c->scratch) {
+		c->scratch = aligned_alloc(SGX_PAGE_SIZE, SGXD_SCRATCH_PAGES * SGX_PAGE_SIZE);
+		if (!c->scratch) {
+			ret = -ENOMEM;
+			goto reply;
+		}
+	}
+	switch (cmd) {
+	case SGX_IOC_ENCLAVE_CREATE: {
+		struct sgx_enclave_create cr = { .src = 0 };
+
+		if (data) {
+			memcpy(c->scratch, data, SGX_PAGE_SIZE);
+			cr.src = (uint64_t)(uintptr_t)c->scratch;
+		}
+		ret = sgx_ioctl(s->encl, cmd, (unsigned long)&cr);
+		break;
+	}
+	case SGX_IOC_ENCLAVE_ADD_PAGES: {
+		uint64_t call_len = add.length;
+
+		/*
+		 * The client splits a long ADD_PAGES; the manager must see the
+		 * range check of the whole request (else a chunk would be added
+		 * where the kernel adds nothing): an invalid whole range is
+		 * passed whole, and the manager refuses it before reading a page.
+		 */
+		if (total > add.length && sgx_validate_offset_length(s->encl, add.offset, total))
+			call_len = total;
+		/* Never let the manager read past the pages that came. */
+		if (call_len > npages * SGX_PAGE_SIZE && src && IS_ALIGNED(src, SGX_PAGE_SIZE) && sec &&
+		    !sgx_validate_offset_length(s->encl, add.offset, call_len)) {
+			*why = "ENCL_IOCTL: ADD_PAGES with fewer pages than its length";
+			return -EBADMSG;
+		}
+		if (npages)
+			memcpy(c->scratch, data, npages * SGX_PAGE_SIZE);
+		add.length = call_len;
+		add.src = src ? (uint64_t)(uintptr_t)c->scratch + (src & (SGX_PAGE_SIZE - 1)) : 0;
+		if (sec)
+			memcpy(&secinfo, sec, sizeof(secinfo));
+		add.secinfo = sec ? (uint64_t)(uintptr_t)&secinfo : 0;
+		ret = sgx_ioctl(s->encl, cmd, (unsigned long)&add);
+		break;
+	}
+	case SGX_IOC_ENCLAVE_INIT: {
+		struct sgx_enclave_init in = { .sigstruct = 0 };
+
+		if (data) {
+			memcpy(c->scratch, data, sizeof(struct sgx_sigstruct));
+			in.sigstruct = (uint64_t)(uintptr_t)c->scratch;
+		}
+		ret = sgx_ioctl(s->encl, cmd, (unsigned long)&in);
+		break;
+	}
+	case SGX_IOC_ENCLAVE_PROVISION:
+		/* The provisioning fd would come with SCM_RIGHTS: not in this version. */
+		ret = -EOPNOTSUPP;
+		break;
+	default:
+		if (nw)
+			arg = (unsigned long)words;
+		ret = sgx_ioctl(s->encl, cmd, arg);
+		break;
+	}
+reply:
+	sgxd_w_s32(&c->out, (int32_t)ret);
+	if (!argp)
+		return 0;
+	if (cmd == SGX_IOC_ENCLAVE_ADD_PAGES)
+		sgxd_w_u64(&c->out, add.count);
+	else
+		for (unsigned int i = 0; i < nw; i++)
+			sgxd_w_u64(&c->out, words[i]);
+	return 0;
+}
+
+/* The connection ends: its enclaves die (their EPC and charges return) and it leaves its cgroup. */
+static void conn_release_all(struct sgxd_conn *c)
+{
+	unsigned int n = c->nr_encls;
+
+	for (unsigned int i = 0; i < SGXD_MAX_ENCLS_PER_CONN; i++)
+		if (c->encls[i].handle)
+			encl_close(c, &c->encls[i]);
+	if (n)
+		dlog(c->d, "%s: released %u enclave%s at disconnect", c->tag, n, n == 1 ? "" : "s");
+	if (c->cg) {
+		sgx_epc_cgroup_detach(c->cg);
+		sgx_epc_cgroup_put(c->cg);
+		c->cg = NULL;
+	}
+	free(c->scratch);
+	c->scratch = NULL;
+}
+
 /* Returns 0 (reply in c->out) or a protocol error: reply ERROR, drop the connection. */
 static int dispatch(struct sgxd_conn *c, const struct sgxd_hdr *h, const char **why)
 {
@@ -562,6 +1040,14 @@ static int dispatch(struct sgxd_conn *c, const struct sgxd_hdr *h, const char **
 		return handle_write(c, &r, why);
 	case SGXD_MSG_CG_TREE:
 		return handle_tree(c, &r, why);
+	case SGXD_MSG_ATTACH:
+		return handle_attach(c, &r, why);
+	case SGXD_MSG_ENCL_OPEN:
+		return handle_encl_open(c, &r, why);
+	case SGXD_MSG_ENCL_RELEASE:
+		return handle_encl_release(c, &r, why);
+	case SGXD_MSG_ENCL_IOCTL:
+		return handle_encl_ioctl(c, &r, why);
 	default:
 		if (sgxd_type_reserved(h->type)) {
 			/* Well-formed but not implemented yet: the connection survives. */
@@ -640,6 +1126,7 @@ static void *conn_thread(void *arg)
 			break;
 		}
 	}
+	conn_release_all(c);
 	/*
 	 * The peer sees the end now; the fd itself is closed by the reaper after
 	 * the join, so its number cannot be reused while reap(all) may still
@@ -801,6 +1288,11 @@ void sgxd_stop(struct sgxd *d)
 struct sgx_epc_cg_tree *sgxd_tree(struct sgxd *d)
 {
 	return d->tree;
+}
+
+struct sgx_platform *sgxd_platform(struct sgxd *d)
+{
+	return d->platform;
 }
 
 unsigned int sgxd_nr_clients(struct sgxd *d)

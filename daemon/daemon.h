@@ -28,6 +28,7 @@
 #define SGXD_DEFAULT_MAX_CLIENTS	64
 #define SGXD_MAX_CLIENTS_LIMIT		4096
 #define SGXD_MSG_TIMEOUT_MS		5000	/* to receive the rest of a started message */
+#define SGXD_MAX_ENCLS_PER_CONN		256	/* open enclaves per connection: -EMFILE beyond */
 
 struct sgxd;
 
@@ -58,6 +59,8 @@ void sgxd_stop(struct sgxd *d);
 void sgxd_destroy(struct sgxd *d);
 
 struct sgx_epc_cg_tree *sgxd_tree(struct sgxd *d);
+/* The daemon's platform (tests: statistics and the leak check). */
+struct sgx_platform *sgxd_platform(struct sgxd *d);
 unsigned int sgxd_nr_clients(struct sgxd *d);
 
 /*
@@ -65,5 +68,12 @@ unsigned int sgxd_nr_clients(struct sgxd *d);
  * the number found (at most max stored), or -errno.
  */
 int sgxd_proc_groups(pid_t pid, gid_t *groups, int max);
+
+/*
+ * The cgroup v2 path of a process from /proc/PID/cgroup (its "0::PATH"
+ * line), normalized (no repeated or trailing '/'): 0, -ENOENT (no cgroup v2
+ * line: the caller uses "/"), -ENAMETOOLONG or the open's -errno.
+ */
+int sgxd_proc_cgroup(pid_t pid, char *buf, size_t len);
 
 #endif /* SGXEMU_DAEMON_DAEMON_H */

@@ -13,7 +13,7 @@
 
 bool sgxd_type_reserved(uint16_t type)
 {
-	return type >= SGXD_MSG_ATTACH && type <= SGXD_MSG_RESERVED_LAST;
+	return type >= SGXD_MSG_ENCL_MMAP && type <= SGXD_MSG_RESERVED_LAST;
 }
 
 bool sgxd_type_known(uint16_t type)
@@ -26,6 +26,10 @@ bool sgxd_type_known(uint16_t type)
 	case SGXD_MSG_CG_READ:
 	case SGXD_MSG_CG_WRITE:
 	case SGXD_MSG_CG_TREE:
+	case SGXD_MSG_ATTACH:
+	case SGXD_MSG_ENCL_OPEN:
+	case SGXD_MSG_ENCL_RELEASE:
+	case SGXD_MSG_ENCL_IOCTL:
 		return true;
 	default:
 		return sgxd_type_reserved(type);
@@ -42,6 +46,10 @@ const char *sgxd_type_name(uint16_t type)
 	case SGXD_MSG_CG_READ: return "CG_READ";
 	case SGXD_MSG_CG_WRITE: return "CG_WRITE";
 	case SGXD_MSG_CG_TREE: return "CG_TREE";
+	case SGXD_MSG_ATTACH: return "ATTACH";
+	case SGXD_MSG_ENCL_OPEN: return "ENCL_OPEN";
+	case SGXD_MSG_ENCL_RELEASE: return "ENCL_RELEASE";
+	case SGXD_MSG_ENCL_IOCTL: return "ENCL_IOCTL";
 	case SGXD_MSG_ERROR: return "ERROR";
 	default: return sgxd_type_reserved(type & ~SGXD_REPLY) ? "reserved" : "unknown";
 	}
@@ -185,6 +193,14 @@ void sgxd_w_u64(struct sgxd_wbuf *w, uint64_t v)
 	}
 }
 
+void sgxd_w_bytes(struct sgxd_wbuf *w, const void *src, size_t n)
+{
+	uint8_t *p = w_take(w, n);
+
+	if (p && n)
+		memcpy(p, src, n);
+}
+
 void sgxd_w_str(struct sgxd_wbuf *w, const char *s)
 {
 	size_t n = s ? strnlen(s, SGXD_MAX_STR + 1) : 0;
@@ -273,6 +289,11 @@ uint64_t sgxd_r_u64(struct sgxd_rbuf *r)
 	const uint8_t *p = r_take(r, 8);
 
 	return p ? (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32 : 0;
+}
+
+const void *sgxd_r_bytes(struct sgxd_rbuf *r, size_t n)
+{
+	return r_take(r, n);
 }
 
 const char *sgxd_r_str(struct sgxd_rbuf *r)

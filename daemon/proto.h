@@ -33,6 +33,8 @@
 #define SGXD_MAX_PAYLOAD	(64u * 1024)
 #define SGXD_MAX_STR		4095		/* string bytes, NUL excluded */
 #define SGXD_REPLY		0x8000u
+/* Pages per ENCL_IOCTL(ADD_PAGES) message: 15 x 4096 + the fields fit a payload. */
+#define SGXD_ADD_PAGES_CHUNK	15
 
 #define SGXD_DEFAULT_SOCKET	"/run/sgxemu/sgxemu.sock"
 #define SGXD_SOCKET_ENV		"SGXEMU_SOCKET"
@@ -47,14 +49,15 @@ enum sgxd_msg_type {
 	SGXD_MSG_CG_READ	= 0x0012,	/* str path, str file */
 	SGXD_MSG_CG_WRITE	= 0x0013,	/* str path, str file, str value */
 	SGXD_MSG_CG_TREE	= 0x0014,	/* u32 first (index of the first entry) */
+	/* programs running enclaves (docs/DAEMON.md, "Enclaves on the daemon") */
+	SGXD_MSG_ATTACH		= 0x0020,	/* str path ("": the peer's own cgroup) */
+	SGXD_MSG_ENCL_OPEN	= 0x0021,	/* open("/dev/sgx_enclave"): (empty) */
+	SGXD_MSG_ENCL_RELEASE	= 0x0022,	/* close(): u32 handle */
+	SGXD_MSG_ENCL_IOCTL	= 0x0023,	/* u32 handle, u32 cmd, the arguments inline */
 	/*
-	 * Reserved for clients running enclaves (docs/DAEMON.md, "next step");
-	 * well-formed requests of these types are answered -ENOSYS today.
+	 * Reserved for the next step (windows, faults, ENCLU); well-formed
+	 * requests of these types are answered -ENOSYS today.
 	 */
-	SGXD_MSG_ATTACH		= 0x0020,	/* place the process in a cgroup */
-	SGXD_MSG_ENCL_OPEN	= 0x0021,	/* open("/dev/sgx_enclave") */
-	SGXD_MSG_ENCL_RELEASE	= 0x0022,	/* close() */
-	SGXD_MSG_ENCL_IOCTL	= 0x0023,	/* the seven ioctls, arguments inline */
 	SGXD_MSG_ENCL_MMAP	= 0x0024,	/* + SCM_RIGHTS: none (window memfd comes back) */
 	SGXD_MSG_ENCL_MUNMAP	= 0x0025,
 	SGXD_MSG_ENCL_MPROTECT	= 0x0026,
@@ -108,6 +111,8 @@ void sgxd_w_u16(struct sgxd_wbuf *w, uint16_t v);
 void sgxd_w_u32(struct sgxd_wbuf *w, uint32_t v);
 void sgxd_w_s32(struct sgxd_wbuf *w, int32_t v);
 void sgxd_w_u64(struct sgxd_wbuf *w, uint64_t v);
+/* n raw bytes (ENCL_IOCTL's SECS, SECINFO, SIGSTRUCT and pages). */
+void sgxd_w_bytes(struct sgxd_wbuf *w, const void *src, size_t n);
 /* A NUL-free C string of at most SGXD_MAX_STR bytes (else overflow). */
 void sgxd_w_str(struct sgxd_wbuf *w, const char *s);
 /* Room for 'n' more payload bytes? */
@@ -128,6 +133,8 @@ uint16_t sgxd_r_u16(struct sgxd_rbuf *r);
 uint32_t sgxd_r_u32(struct sgxd_rbuf *r);
 int32_t sgxd_r_s32(struct sgxd_rbuf *r);
 uint64_t sgxd_r_u64(struct sgxd_rbuf *r);
+/* n raw bytes: a pointer into the payload, or NULL after an error. */
+const void *sgxd_r_bytes(struct sgxd_rbuf *r, size_t n);
 /* A pointer into the payload (NUL-terminated, validated) or "" after an error. */
 const char *sgxd_r_str(struct sgxd_rbuf *r);
 /* 0 if every field was well-formed and the payload is consumed exactly, else -EBADMSG. */

@@ -63,5 +63,11 @@ struct sgx_epc_page *sgx_epc_page_from_phys(struct sgx_platform *p, uint64_t phy
  */
 int sgx_copy_from_user(void *dst, uint64_t src, unsigned long len);
 int sgx_copy_to_user(uint64_t dst, const void *src, unsigned long len);
+/*
+ * The ioctls' range check (offset, length against ELRANGE): 0 or -EINVAL.
+ * Exported for the daemon, which checks a whole ADD_PAGES range before it
+ * passes the manager one chunk of it (docs/DAEMON.md).
+ */
+int sgx_validate_offset_length(struct sgx_encl *encl, uint64_t offset, uint64_t length);
 
 #endif /* SGXEMU_SGX_INTERNAL_H */

@@ -261,7 +261,7 @@ err_out_free:
 	return ret;
 }
 
-static int sgx_validate_offset_length(struct sgx_encl *encl, uint64_t offset, uint64_t length)
+int sgx_validate_offset_length(struct sgx_encl *encl, uint64_t offset, uint64_t length)
 {
 	if (!IS_ALIGNED(offset, SGX_PAGE_SIZE))
 		return -EINVAL;

@@ -1,0 +1,876 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Shared mode, slice 1: enclaves of many processes on the daemon's one EPC
+ * (ATTACH, ENCL_OPEN, ENCL_RELEASE, ENCL_IOCTL; docs/DAEMON.md). Enclaves are
+ * built over the protocol by the client library, against an in-process
+ * daemon on a temporary socket; clients are threads of the test or forked
+ * processes (killed with SIGKILL at random moments).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon/client.h"
+#include "daemon/daemon.h"
+#include "daemon/proto.h"
+#include "tests/harness.h"
+#include "tests/util/cpu_encl.h"
+#include "tests/util/mgr_util.h"
+
+#define PG 4096ull
+
+/* ---- an in-process daemon on a temporary socket ---- */
+
+struct edaemon {
+	char dir[64], sock[100], log[128];
+	struct sgxd *d;
+	pthread_t thread;
+	int log_fd;
+};
+
+static void *edaemon_thread(void *arg)
+{
+	sgxd_run(((struct edaemon *)arg)->d);
+	return NULL;
+}
+
+static int edaemon_start(struct edaemon *ed, uint64_t epc_pages, enum sgx_epc_oom_policy oom)
+{
+	struct sgxd_config cfg;
+	char err[256];
+	int ret;
+
+	snprintf(ed->dir, sizeof(ed->dir), "/tmp/sgxemu-encl-test.XXXXXX");
+	if (!mkdtemp(ed->dir))
+		return -errno;
+	snprintf(ed->sock, sizeof(ed->sock), "%s/s.sock", ed->dir);
+	snprintf(ed->log, sizeof(ed->log), "%s/log", ed->dir);
+	sgxd_default_config(&cfg);
+	cfg.socket_path = ed->sock;
+	cfg.cpu.epc_size = epc_pages * PG;
+	cfg.cpu.have_secret = true;
+	memset(cfg.cpu.secret, 0x5a, sizeof(cfg.cpu.secret));
+	cfg.oom_policy = oom;
+	ed->log_fd = open(ed->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	cfg.log_fd = ed->log_fd;
+	ret = sgxd_create(&cfg, &ed->d, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "    sgxd_create: %s\n", err);
+		return ret;
+	}
+	return -pthread_create(&ed->thread, NULL, edaemon_thread, ed);
+}
+
+static void edaemon_stop(struct edaemon *ed)
+{
+	char p[256];
+
+	if (ed->d) {
+		sgxd_stop(ed->d);
+		pthread_join(ed->thread, NULL);
+		sgxd_destroy(ed->d);
+		ed->d = NULL;
+	}
+	close(ed->log_fd);
+	unlink(ed->log);
+	snprintf(p, sizeof(p), "%s.lock", ed->sock);
+	unlink(p);
+	unlink(ed->sock);
+	rmdir(ed->dir);
+}
+
+static struct sgxd_client *conn(struct edaemon *ed, enum sgxd_role role)
+{
+	struct sgxd_client *c = NULL;
+	char err[256];
+
+	if (sgxd_client_connect(ed->sock, role, "test", &c, err, sizeof(err))) {
+		fprintf(stderr, "    connect: %s\n", err);
+		return NULL;
+	}
+	return c;
+}
+
+/* A client attached to path (0), or NULL. */
+static struct sgxd_client *conn_in(struct edaemon *ed, const char *path)
+{
+	struct sgxd_client *c = conn(ed, SGXD_ROLE_PROGRAM);
+	int st = -1;
+
+	if (c && (sgxd_attach(c, path, NULL, 0, &st) || st)) {
+		fprintf(stderr, "    attach %s: %d\n", path, st);
+		sgxd_client_close(c);
+		return NULL;
+	}
+	return c;
+}
+
+static int cg_op(struct sgxd_client *c, int mk, const char *path)
+{
+	int st = -1;
+
+	if ((mk ? sgxd_cg_mkdir(c, path, &st) : sgxd_cg_rmdir(c, path, &st)))
+		return -EPROTO;
+	return st;
+}
+
+/* misc.current (or another misc file's number) through the protocol; -1 on error, -2 "max". */
+static long long cg_val(struct sgxd_client *c, const char *path, const char *file)
+{
+	char buf[128], *sp;
+	int st = -1;
+
+	if (sgxd_cg_read(c, path, file, buf, sizeof(buf), &st) || st)
+		return -1;
+	sp = strchr(buf, ' ');
+	if (!sp)
+		return -1;
+	if (!strncmp(sp + 1, "max", 3))
+		return -2;
+	return strtoll(sp + 1, NULL, 0);
+}
+
+static long long cg_cur(struct sgxd_client *c, const char *path)
+{
+	return cg_val(c, path, "misc.current");
+}
+
+static int cg_max(struct sgxd_client *c, const char *path, const char *value)
+{
+	int st = -1;
+
+	if (sgxd_cg_write(c, path, "misc.max", value, &st))
+		return -EPROTO;
+	return st;
+}
+
+static int cg_max_pages(struct sgxd_client *c, const char *path, uint64_t pages)
+{
+	char v[64];
+
+	snprintf(v, sizeof(v), "sgx_epc %llu", (unsigned long long)(pages * PG));
+	return cg_max(c, path, v);
+}
+
+/* Wait up to ms for misc.current of path to become want. */
+static bool cg_wait(struct sgxd_client *c, const char *path, long long want, int ms)
+{
+	for (int i = 0; i < ms / 10; i++) {
+		if (cg_cur(c, path) == want)
+			return true;
+		usleep(10000);
+	}
+	return cg_cur(c, path) == want;
+}
+
+static bool status_idle(struct sgxd_client *c)
+{
+	struct sgxd_status s;
+	int st = -1;
+
+	for (int i = 0; i < 500; i++) {
+		if (sgxd_status(c, &s, &st) || st)
+			return false;
+		if (s.free_pages == s.total_pages && !s.nr_encls)
+			return true;
+		usleep(10000);
+	}
+	fprintf(stderr, "    STATUS: free %llu of %llu pages, %llu enclaves\n",
+		(unsigned long long)s.free_pages, (unsigned long long)s.total_pages,
+		(unsigned long long)s.nr_encls);
+	return false;
+}
+
+/* ---- enclaves over the protocol (the mgr_util builders, through sgxd_encl_ioctl) ---- */
+
+struct penc {
+	struct sgxd_client *c;
+	uint32_t h;
+	uint64_t base, size, tag;
+	struct sgx_mrenclave mr;
+};
+
+static int p_ioctl(struct penc *e, unsigned long cmd, void *arg)
+{
+	int st = -1, ret = sgxd_encl_ioctl(e->c, e->h, cmd, arg, &st);
+
+	return ret ? ret : st;
+}
+
+static int p_open(struct penc *e, struct sgxd_client *c, uint64_t base, uint64_t size)
+{
+	int st = -1, ret;
+
+	memset(e, 0, sizeof(*e));
+	e->c = c;
+	e->base = base;
+	e->size = size;
+	e->tag = base ^ size;
+	ret = sgxd_encl_open(c, &e->h, &st);
+	return ret ? ret : st;
+}
+
+static int p_create_secs(struct penc *e, uint64_t base, uint64_t size)
+{
+	struct sgx_secs *secs = aligned_alloc(4096, 4096);
+	struct sgx_enclave_create arg;
+	int ret;
+
+	memset(secs, 0, 4096);
+	secs->base = base;
+	secs->size = size;
+	secs->ssa_frame_size = 1;
+	secs->attributes = SGX_ATTR_MODE64BIT;
+	secs->xfrm = 3;
+	arg.src = (uint64_t)(uintptr_t)secs;
+	ret = p_ioctl(e, SGX_IOC_ENCLAVE_CREATE, &arg);
+	if (!ret)
+		sgx_mrenclave_ecreate(&e->mr, 1, size);
+	free(secs);
+	return ret;
+}
+
+/* open + CREATE of [base, base + size). */
+static int p_create(struct penc *e, struct sgxd_client *c, uint64_t base, uint64_t size)
+{
+	int ret = p_open(e, c, base, size);
+
+	return ret ? ret : p_create_secs(e, base, size);
+}
+
+static int p_add(struct penc *e, uint64_t offset, uint64_t n, uint64_t *count)
+{
+	struct sgx_secinfo secinfo __attribute__((aligned(64)));
+	struct sgx_enclave_add_pages arg;
+	uint8_t *src = aligned_alloc(4096, n * 4096);
+	int ret;
+
+	for (uint64_t i = 0; i < n; i++)
+		mgr_pattern(src + i * 4096, e->tag, e->base + offset + i * 4096, 0);
+	memset(&secinfo, 0, sizeof(secinfo));
+	secinfo.flags = SGX_SECINFO_REG | SGX_SECINFO_R | SGX_SECINFO_W;
+	arg = (struct sgx_enclave_add_pages){
+		.src = (uint64_t)(uintptr_t)src, .offset = offset, .length = n * 4096,
+		.secinfo = (uint64_t)(uintptr_t)&secinfo, .flags = SGX_PAGE_MEASURE,
+	};
+	ret = p_ioctl(e, SGX_IOC_ENCLAVE_ADD_PAGES, &arg);
+	for (uint64_t i = 0; i < arg.count / 4096 && i < n; i++)
+		sgx_mrenclave_add_page(&e->mr, offset + i * 4096, secinfo.flags, src + i * 4096,
+				       true);
+	if (count)
+		*count = arg.count;
+	free(src);
+	return ret;
+}
+
+static int p_init(struct penc *e)
+{
+	struct sgx_sigstruct *ss = calloc(1, sizeof(*ss));
+	struct sgx_mrenclave mr = e->mr;
+	struct sgx_enclave_init arg;
+	uint8_t hash[32];
+	int ret;
+
+	sgx_mrenclave_final(&mr, hash);
+	sgx_sigstruct_init(ss, hash, SGX_ATTR_MODE64BIT, 3);
+	if (sgx_sigstruct_sign(cpu_test_signer(), ss)) {
+		free(ss);
+		return -EIO;
+	}
+	arg.sigstruct = (uint64_t)(uintptr_t)ss;
+	ret = p_ioctl(e, SGX_IOC_ENCLAVE_INIT, &arg);
+	free(ss);
+	return ret;
+}
+
+static int p_release(struct penc *e)
+{
+	int st = -1, ret = sgxd_encl_release(e->c, e->h, &st);
+
+	return ret ? ret : st;
+}
+
+static const uint64_t BASE = 0x10000000000ull;
+
+/* ---- tests ---- */
+
+TEST(daemon_encl_charged_to_its_cgroup)
+{
+	struct edaemon ed = { 0 };
+	struct sgxd_client *adm, *a, *cli;
+	char path[256], own[256];
+	struct penc e;
+	uint64_t count = 0;
+	int st = -1;
+
+	REQUIRE_EQ(edaemon_start(&ed, 256, SGX_EPC_OOM_KILL), 0);
+	adm = conn(&ed, SGXD_ROLE_CLI);
+	REQUIRE(adm);
+	CHECK_EQ(cg_op(adm, 1, "/a"), 0);
+	a = conn(&ed, SGXD_ROLE_PROGRAM);
+	REQUIRE(a);
+	/* Attach: explicit (the daemon's uid may name any cgroup), normalized; errors. */
+	REQUIRE_EQ(sgxd_attach(a, "//a/", path, sizeof(path), &st), 0);
+	CHECK_EQ(st, 0);
+	CHECK(!strcmp(path, "/a"));
+	REQUIRE_EQ(sgxd_attach(a, "/nope", path, sizeof(path), &st), 0);
+	CHECK_EQ(st, -ENOENT);
+	CHECK_EQ(cg_op(adm, 0, "/a"), -EBUSY);		/* attached: rmdir refused */
+	/* A cli connection runs no enclaves. */
+	REQUIRE_EQ(sgxd_attach(adm, "/a", NULL, 0, &st), 0);
+	CHECK_EQ(st, -EPERM);
+
+	/* 40 pages: three ADD_PAGES messages of at most 15 pages, count accumulated. */
+	REQUIRE_EQ(p_create(&e, a, BASE, 64 * PG), 0);
+	REQUIRE_EQ(p_add(&e, 0, 40, &count), 0);
+	CHECK_EQ(count, 40 * PG);
+	CHECK_EQ(p_init(&e), 0);
+	/* SECS + one VA page + 40 REG pages, charged to /a and its ancestors. */
+	CHECK_EQ(cg_cur(adm, "/a"), 42 * PG);
+	CHECK_EQ(cg_cur(adm, "/"), 42 * PG);
+	CHECK_EQ(p_release(&e), 0);
+	CHECK_EQ(cg_cur(adm, "/a"), 0);
+	CHECK_EQ(cg_cur(adm, "/"), 0);
+	CHECK_EQ(p_release(&e), -EBADF);		/* gone */
+
+	/* Attach to the own cgroup: the process's cgroup v2 path, made in the EPC tree. */
+	if (sgxd_proc_cgroup(getpid(), own, sizeof(own)))
+		strcpy(own, "/");
+	cli = conn(&ed, SGXD_ROLE_PROGRAM);
+	REQUIRE(cli);
+	REQUIRE_EQ(sgxd_attach(cli, NULL, path, sizeof(path), &st), 0);
+	CHECK_EQ(st, 0);
+	CHECK(!strcmp(path, own));
+	/* Implicitly attached at the first open when no ATTACH came. */
+	sgxd_client_close(cli);
+	cli = conn(&ed, SGXD_ROLE_PROGRAM);
+	REQUIRE(cli);
+	REQUIRE_EQ(p_create(&e, cli, BASE, 16 * PG), 0);
+	REQUIRE_EQ(p_add(&e, 0, 3, NULL), 0);
+	CHECK_EQ(cg_cur(adm, own), 5 * PG);
+	sgxd_client_close(cli);				/* the connection's end releases it */
+	CHECK(cg_wait(adm, own, 0, 5000));
+
+	sgxd_client_close(a);
+	for (int i = 0; i < 500 && cg_op(adm, 0, "/a") == -EBUSY; i++)
+		usleep(10000);				/* detached once the daemon saw the end */
+	CHECK_EQ(cg_cur(adm, "/"), 0);
+	CHECK(status_idle(adm));
+	sgxd_client_close(adm);
+	CHECK_EQ(sgx_platform_check_idle(sgxd_platform(ed.d), path, sizeof(path)), 0);
+	edaemon_stop(&ed);
+}
+
+TEST(daemon_encl_limit_reclaims_own_cgroup_only)
+{
+	struct edaemon ed = { 0 };
+	struct sgxd_client *adm, *a, *b;
+	struct sgx_platform_stats st0, st1;
+	struct penc ea, eb;
+	uint64_t count = 0;
+
+	REQUIRE_EQ(edaemon_start(&ed, 256, SGX_EPC_OOM_KILL), 0);
+	adm = conn(&ed, SGXD_ROLE_CLI);
+	REQUIRE(adm);
+	CHECK_EQ(cg_op(adm, 1, "/a"), 0);
+	CHECK_EQ(cg_op(adm, 1, "/b"), 0);
+	CHECK_EQ(cg_max_pages(adm, "/a", 40), 0);
+	a = conn_in(&ed, "/a");
+	b = conn_in(&ed, "/b");
+	REQUIRE(a && b);
+	REQUIRE_EQ(p_create(&eb, b, BASE, 64 * PG), 0);
+	REQUIRE_EQ(p_add(&eb, 0, 30, NULL), 0);
+	REQUIRE_EQ(p_init(&eb), 0);
+	CHECK_EQ(cg_cur(adm, "/b"), 32 * PG);
+	sgx_platform_get_stats(sgxd_platform(ed.d), &st0);
+
+	/* 100 pages under a 40-page limit: its ADD_PAGES reclaims its own pages. */
+	REQUIRE_EQ(p_create(&ea, a, 2 * BASE, 128 * PG), 0);
+	CHECK_EQ(p_add(&ea, 0, 100, &count), 0);
+	CHECK_EQ(count, 100 * PG);
+	CHECK_EQ(p_init(&ea), 0);
+	CHECK(cg_cur(adm, "/a") <= 40 * (long long)PG);
+	CHECK(cg_val(adm, "/a", "misc.peak") <= 40 * (long long)PG);
+	sgx_platform_get_stats(sgxd_platform(ed.d), &st1);
+	CHECK(st1.ewb - st0.ewb >= 60);
+	/* Nothing of /b was evicted: an evicted page would have left its charge. */
+	CHECK_EQ(cg_cur(adm, "/b"), 32 * PG);
+	CHECK_EQ(cg_val(adm, "/b", "misc.peak"), 32 * PG);
+
+	sgxd_client_close(a);
+	sgxd_client_close(b);
+	CHECK(cg_wait(adm, "/", 0, 5000));
+	CHECK(status_idle(adm));
+	sgxd_client_close(adm);
+	edaemon_stop(&ed);
+}
+
+/*
+ * The same ioctl sequences on the embedded driver and over the protocol:
+ * the same result, step by step.
+ */
+struct backend {
+	struct sgx_platform *p;		/* embedded */
+	struct sgx_encl *encl;
+	struct sgxd_client *c;		/* protocol */
+	uint32_t h;
+};
+
+static long b_ioctl(struct backend *b, unsigned long cmd, void *arg)
+{
+	int st = -1;
+
+	if (b->p)
+		return sgx_ioctl(b->encl, (unsigned int)cmd, (unsigned long)arg);
+	if (sgxd_encl_ioctl(b->c, b->h, cmd, arg, &st))
+		return -EPROTO;
+	return st;
+}
+
+#define NSTEPS 20
+
+static void run_sequence(struct backend *b, long *res, uint64_t *counts)
+{
+	struct sgx_secinfo secinfo __attribute__((aligned(64)));
+	struct sgx_secs *secs = aligned_alloc(4096, 4096);
+	uint8_t *src = aligned_alloc(4096, 24 * 4096);
+	struct sgx_sigstruct *ss = calloc(1, sizeof(*ss));
+	struct sgx_enclave_add_pages add;
+	struct sgx_enclave_create cr;
+	struct sgx_enclave_init in;
+	struct sgx_enclave_remove_pages rm = { 0 };
+	struct sgx_enclave_provision pv = { 0 };
+	int i = 0;
+
+	memset(src, 0x11, 24 * 4096);
+	memset(&secinfo, 0, sizeof(secinfo));
+	secinfo.flags = SGX_SECINFO_REG | SGX_SECINFO_R | SGX_SECINFO_W;
+#define ADD(s, o, l, si) (add = (struct sgx_enclave_add_pages){ .src = (s), .offset = (o), \
+	.length = (l), .secinfo = (si), .flags = 0, .count = 0xabcd }, \
+	res[i] = b_ioctl(b, SGX_IOC_ENCLAVE_ADD_PAGES, &add), counts[i++] = add.count)
+	/* Before CREATE. */
+	ADD((uintptr_t)src, 0, 4096, (uintptr_t)&secinfo);
+	in.sigstruct = (uintptr_t)ss;
+	res[i++] = b_ioctl(b, SGX_IOC_ENCLAVE_INIT, &in);
+	/* A bad SECS (size not a power of two), then a good one. */
+	memset(secs, 0, 4096);
+	secs->base = BASE;
+	secs->size = 3 * 4096;
+	secs->ssa_frame_size = 1;
+	secs->attributes = SGX_ATTR_MODE64BIT;
+	secs->xfrm = 3;
+	cr.src = (uintptr_t)secs;
+	res[i++] = b_ioctl(b, SGX_IOC_ENCLAVE_CREATE, &cr);
+	secs->size = 16 * 4096;
+	res[i++] = b_ioctl(b, SGX_IOC_ENCLAVE_CREATE, &cr);
+	res[i++] = b_ioctl(b, SGX_IOC_ENCLAVE_CREATE, &cr);	/* twice */
+	/* ADD_PAGES argument checks. */
+	ADD((uintptr_t)src + 8, 0, 4096, (uintptr_t)&secinfo);		/* src misaligned */
+	ADD((uintptr_t)src, 100, 4096, (uintptr_t)&secinfo);		/* offset misaligned */
+	ADD((uintptr_t)src, 0, 0, (uintptr_t)&secinfo);			/* length 0 */
+	ADD((uintptr_t)src, 0, 20 * 4096, (uintptr_t)&secinfo);	/* past ELRANGE (chunked) */
+	ADD((uintptr_t)src, 0, 4096, 0);					/* SECINFO NULL */
+	ADD(0, 0, 4096, (uintptr_t)&secinfo);				/* src NULL */
+	secinfo.flags |= 1ull << 40;					/* reserved bit */
+	ADD((uintptr_t)src, 0, 4096, (uintptr_t)&secinfo);
+	secinfo.flags &= ~(1ull << 40);
+	ADD((uintptr_t)src, 0, 16 * 4096, (uintptr_t)&secinfo);	/* all 16 (two chunks) */
+	ADD((uintptr_t)src, 0, 4096, (uintptr_t)&secinfo);		/* again: present */
+	/* A SIGSTRUCT of another MRENCLAVE (all zeros, unsigned). */
+	res[i++] = b_ioctl(b, SGX_IOC_ENCLAVE_INIT, &in);
+	res[i++] = b_ioctl(b, 0xdead, NULL);				/* unknown: -ENOTTY */
+	res[i++] = b_ioctl(b, SGX_IOC_VEPC_REMOVE_ALL, NULL);
+	rm.offset = 0;
+	rm.length = 4096;
+	res[i++] = b_ioctl(b, SGX_IOC_ENCLAVE_REMOVE_PAGES, &rm);	/* SGX2 before INIT */
+	counts[i - 1] = rm.count;
+	res[i++] = b_ioctl(b, SGX_IOC_ENCLAVE_CREATE, NULL);		/* arg NULL */
+	(void)pv;
+#undef ADD
+	while (i < NSTEPS)
+		res[i++] = 0;
+	free(secs);
+	free(src);
+	free(ss);
+}
+
+TEST(daemon_encl_ioctl_errors_match_embedded)
+{
+	struct edaemon ed = { 0 };
+	struct backend emb = { 0 }, pro = { 0 };
+	long r_emb[NSTEPS], r_pro[NSTEPS];
+	uint64_t c_emb[NSTEPS] = { 0 }, c_pro[NSTEPS] = { 0 };
+	struct sgx_enclave_provision pv = { .fd = 0 };
+	struct sgxd_client *other;
+	char why[256];
+	int st = -1;
+
+	REQUIRE_EQ(edaemon_start(&ed, 256, SGX_EPC_OOM_KILL), 0);
+	emb.p = mgr_platform(256, 1, false, true);	/* the daemon's CPU is SGX2 */
+	REQUIRE(emb.p);
+	REQUIRE_EQ(sgx_open(emb.p, &emb.encl), 0);
+	pro.c = conn_in(&ed, "/");
+	REQUIRE(pro.c);
+	REQUIRE_EQ(sgxd_encl_open(pro.c, &pro.h, &st), 0);
+	REQUIRE_EQ(st, 0);
+	run_sequence(&emb, r_emb, c_emb);
+	run_sequence(&pro, r_pro, c_pro);
+	for (int i = 0; i < NSTEPS; i++) {
+		if (r_emb[i] != r_pro[i] || c_emb[i] != c_pro[i])
+			test_fail_at(__FILE__, __LINE__, "step %d: embedded %ld count %llu, "
+				     "daemon %ld count %llu", i, r_emb[i],
+				     (unsigned long long)c_emb[i], r_pro[i],
+				     (unsigned long long)c_pro[i]);
+	}
+	/* Spot checks of the kernel's errnos. */
+	CHECK_EQ(r_pro[0], -EINVAL);		/* ADD before CREATE */
+	CHECK_EQ(r_pro[3], 0);			/* CREATE */
+	CHECK_EQ(r_pro[5], -EINVAL);		/* src misaligned */
+	CHECK_EQ(r_pro[8], -EINVAL);		/* past ELRANGE */
+	CHECK_EQ(c_pro[8], 0xabcd);		/* count untouched: nothing added */
+	CHECK_EQ(r_pro[9], -EFAULT);		/* SECINFO NULL */
+	CHECK_EQ(r_pro[10], -EFAULT);		/* src NULL */
+	CHECK_EQ(r_pro[12], 0);
+	CHECK_EQ(c_pro[12], 16 * 4096);
+	CHECK_EQ(r_pro[15], -ENOTTY);
+	/* After INIT: ADD_PAGES refused (-EINVAL, as the kernel). */
+	{
+		struct penc e;
+		uint64_t count = 0;
+
+		REQUIRE_EQ(p_create(&e, pro.c, 2 * BASE, 16 * PG), 0);
+		REQUIRE_EQ(p_add(&e, 0, 2, NULL), 0);
+		REQUIRE_EQ(p_init(&e), 0);
+		CHECK_EQ(p_add(&e, 2 * PG, 1, &count), -EINVAL);
+		CHECK_EQ(p_init(&e), -EINVAL);
+		/* PROVISION: no fd passing in this version. */
+		CHECK_EQ(p_ioctl(&e, SGX_IOC_ENCLAVE_PROVISION, &pv), -EOPNOTSUPP);
+		/* Another client may not use this connection's handle. */
+		other = conn_in(&ed, "/");
+		REQUIRE(other);
+		{
+			struct penc f = e;
+
+			f.c = other;
+			CHECK_EQ(p_add(&f, 3 * PG, 1, NULL), -EBADF);
+			CHECK_EQ(p_ioctl(&f, 0xdead, NULL), -EBADF);
+			CHECK_EQ(p_release(&f), -EBADF);
+		}
+		sgxd_client_close(other);
+		CHECK_EQ(p_release(&e), 0);
+	}
+	sgx_release(emb.encl);
+	CHECK_EQ(mgr_platform_finish(emb.p), 0);
+	sgxd_client_close(pro.c);
+	pro.c = conn(&ed, SGXD_ROLE_CLI);
+	CHECK(cg_wait(pro.c, "/", 0, 5000));
+	CHECK(status_idle(pro.c));
+	sgxd_client_close(pro.c);
+	CHECK_EQ(sgx_platform_check_idle(sgxd_platform(ed.d), why, sizeof(why)), 0);
+	edaemon_stop(&ed);
+}
+
+/* A forked client: attach to cg, then build enclaves page by page forever. */
+static void adder_child(const char *sock, const char *cg, int report_fd, uint64_t seed)
+{
+	struct edaemon ed;
+	struct sgxd_client *c;
+	uint64_t n = 0;
+
+	snprintf(ed.sock, sizeof(ed.sock), "%s", sock);
+	c = conn_in(&ed, cg);
+	if (!c)
+		_exit(2);
+	for (;;) {
+		struct penc e;
+		uint64_t pages = 20 + (seed++ % 60);
+
+		if (p_create(&e, c, BASE + (n % 16) * 0x100000000ull, 128 * PG))
+			_exit(3);
+		for (uint64_t i = 0; i < pages; i += 4) {
+			if (p_add(&e, i * PG, 4, NULL))
+				_exit(4);
+			if (write(report_fd, "x", 1) != 1)
+				_exit(5);
+		}
+		if (n % 3 == 0 && p_init(&e))
+			_exit(6);
+		if (n % 2 == 0 && p_release(&e))	/* else: stays open until the kill */
+			_exit(7);
+		n++;
+	}
+}
+
+TEST_TIMEOUT(daemon_encl_client_killed_mid_add_pages, 120)
+{
+	struct edaemon ed = { 0 };
+	struct sgxd_client *adm, *good;
+	uint64_t seed = test_seed();
+	char why[256];
+
+	REQUIRE_EQ(edaemon_start(&ed, 256, SGX_EPC_OOM_KILL), 0);
+	adm = conn(&ed, SGXD_ROLE_CLI);
+	REQUIRE(adm);
+	CHECK_EQ(cg_op(adm, 1, "/k"), 0);
+	CHECK_EQ(cg_op(adm, 1, "/g"), 0);
+	CHECK_EQ(cg_max_pages(adm, "/k", 48), 0);	/* its ADD_PAGES reclaim: killed mid-reclaim too */
+	good = conn_in(&ed, "/g");
+	REQUIRE(good);
+	for (int round = 0; round < 8; round++) {
+		int pfd[2];
+		pid_t pid;
+		char buf[256];
+		long got = 0, want = 5 + (long)((seed >> (round * 4)) % 60);
+		struct penc e;
+
+		REQUIRE_EQ(pipe(pfd), 0);
+		pid = fork();
+		REQUIRE(pid >= 0);
+		if (!pid) {
+			close(pfd[0]);
+			adder_child(ed.sock, "/k", pfd[1], seed + (uint64_t)round);
+		}
+		close(pfd[1]);
+		while (got < want) {
+			ssize_t n = read(pfd[0], buf, sizeof(buf));
+
+			if (n <= 0)
+				break;
+			got += n;
+		}
+		CHECK(got >= want);			/* else the child failed */
+		usleep((useconds_t)((seed >> round) % 3000));	/* anywhere in a message or ioctl */
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		close(pfd[0]);
+		/* Its enclaves are gone, nothing else: the good client builds and keeps its own. */
+		CHECK(cg_wait(adm, "/k", 0, 5000));
+		REQUIRE_EQ(p_create(&e, good, BASE, 32 * PG), 0);
+		CHECK_EQ(p_add(&e, 0, 10, NULL), 0);
+		CHECK_EQ(p_init(&e), 0);
+		CHECK_EQ(cg_cur(adm, "/g"), 12 * PG);
+		CHECK_EQ(p_release(&e), 0);
+	}
+	sgxd_client_close(good);
+	CHECK(cg_wait(adm, "/", 0, 5000));
+	CHECK(status_idle(adm));
+	sgxd_client_close(adm);
+	CHECK_EQ(sgx_platform_check_idle(sgxd_platform(ed.d), why, sizeof(why)), 0);
+	edaemon_stop(&ed);
+}
+
+/*
+ * misc.max lowered under the usage of /v, whose two enclaves have only their
+ * SECS and VA pages left once the worker evicted their REG pages.
+ */
+static void oom_scenario(enum sgx_epc_oom_policy policy)
+{
+	struct edaemon ed = { 0 };
+	struct sgxd_client *adm, *v, *w;
+	struct penc e1, e2, ew;
+	int r1, r2;
+	char why[256];
+
+	REQUIRE_EQ(edaemon_start(&ed, 256, policy), 0);
+	adm = conn(&ed, SGXD_ROLE_CLI);
+	REQUIRE(adm);
+	CHECK_EQ(cg_op(adm, 1, "/v"), 0);
+	CHECK_EQ(cg_op(adm, 1, "/w"), 0);
+	v = conn_in(&ed, "/v");
+	w = conn_in(&ed, "/w");
+	REQUIRE(v && w);
+	REQUIRE_EQ(p_create(&e1, v, BASE, 64 * PG), 0);
+	REQUIRE_EQ(p_add(&e1, 0, 8, NULL), 0);
+	REQUIRE_EQ(p_create(&e2, v, 2 * BASE, 64 * PG), 0);
+	REQUIRE_EQ(p_add(&e2, 0, 8, NULL), 0);
+	REQUIRE_EQ(p_create(&ew, w, 3 * BASE, 64 * PG), 0);
+	REQUIRE_EQ(p_add(&ew, 0, 8, NULL), 0);
+	CHECK_EQ(cg_cur(adm, "/v"), 20 * PG);
+	CHECK_EQ(cg_max_pages(adm, "/v", 1), 0);
+	if (policy == SGX_EPC_OOM_KILL) {
+		for (int i = 0; i < 500 && cg_val(adm, "/v", "misc.events") < 1; i++)
+			usleep(10000);
+		CHECK_EQ(cg_val(adm, "/v", "misc.events"), 1);
+		usleep(100000);		/* a draining victim is never replaced */
+		CHECK_EQ(cg_val(adm, "/v", "misc.events"), 1);
+	} else {
+		usleep(300000);
+		CHECK_EQ(cg_val(adm, "/v", "misc.events"), 0);
+	}
+	CHECK_EQ(cg_max(adm, "/v", "sgx_epc max"), 0);
+	r1 = p_add(&e1, 8 * PG, 1, NULL);
+	r2 = p_add(&e2, 8 * PG, 1, NULL);
+	if (policy == SGX_EPC_OOM_KILL) {
+		/* Exactly one victim: its ioctls answer -ENOMEM. */
+		CHECK((r1 == -ENOMEM) != (r2 == -ENOMEM));
+		CHECK(r1 == 0 || r2 == 0);
+		CHECK_EQ(p_init(r1 ? &e1 : &e2), -ENOMEM);
+	} else {
+		CHECK_EQ(r1, 0);
+		CHECK_EQ(r2, 0);
+	}
+	/* The other cgroup's enclave is untouched. */
+	CHECK_EQ(cg_cur(adm, "/w"), 10 * PG);
+	CHECK_EQ(p_add(&ew, 8 * PG, 1, NULL), 0);
+	CHECK_EQ(p_init(&ew), 0);
+	CHECK_EQ(cg_val(adm, "/w", "misc.events"), 0);
+	CHECK_EQ(p_release(&e1), 0);
+	CHECK_EQ(p_release(&e2), 0);
+	CHECK(cg_wait(adm, "/v", 0, 5000));
+	sgxd_client_close(v);
+	sgxd_client_close(w);
+	CHECK(cg_wait(adm, "/", 0, 5000));
+	CHECK(status_idle(adm));
+	sgxd_client_close(adm);
+	CHECK_EQ(sgx_platform_check_idle(sgxd_platform(ed.d), why, sizeof(why)), 0);
+	edaemon_stop(&ed);
+}
+
+TEST(daemon_encl_oom_kill_one_victim)
+{
+	oom_scenario(SGX_EPC_OOM_KILL);
+}
+
+TEST(daemon_encl_oom_enomem_kills_nothing)
+{
+	oom_scenario(SGX_EPC_OOM_ENOMEM);
+}
+
+/* Stress: a worker process builds, adds, initializes and releases enclaves at random. */
+static void stress_child(const char *sock, const char *cg, uint64_t seed)
+{
+	struct edaemon ed;
+	struct sgxd_client *c;
+	struct penc e[3];
+	bool open_[3] = { false, false, false };
+
+	snprintf(ed.sock, sizeof(ed.sock), "%s", sock);
+	c = conn_in(&ed, cg);
+	if (!c)
+		_exit(2);
+	for (uint64_t n = 0;; n++) {
+		uint64_t x = seed ^ (n * 0x9E3779B97F4A7C15ull);
+		int k = (int)(x % 3);
+
+		x ^= x >> 29;
+		if (open_[k]) {
+			/* Any result is fine (an OOM victim answers -ENOMEM); the connection must live. */
+			if (p_release(&e[k]) == -EPROTO)
+				_exit(3);
+			open_[k] = false;
+			continue;
+		}
+		if (p_create(&e[k], c, BASE + (uint64_t)k * 0x100000000ull, 256 * PG) == -EPROTO)
+			_exit(4);
+		open_[k] = true;
+		for (uint64_t i = 0, pages = 1 + (x >> 8) % 80; i < pages; i += 8)
+			if (p_add(&e[k], i * PG, 8, NULL) == -EPROTO)
+				_exit(5);
+		if ((x >> 20) & 1)
+			p_init(&e[k]);
+		if ((x >> 21) % 7 == 0) {	/* sometimes: leave, enclaves and all */
+			sgxd_client_close(c);
+			c = conn_in(&ed, cg);
+			if (!c)
+				_exit(6);
+			open_[0] = open_[1] = open_[2] = false;
+		}
+	}
+}
+
+TEST_TIMEOUT(daemon_encl_stress_kills_and_limits, 180)
+{
+	static const char *const cgs[] = { "/s0", "/s1", "/s1/t", "/s2" };
+	enum { NW = 6, NCG = 4 };
+	struct edaemon ed = { 0 };
+	struct sgxd_client *adm, *lim;
+	pid_t pids[NW];
+	uint64_t seed = test_seed(), x = seed | 1;
+	struct timespec t0, t;
+	char why[256];
+	int kills = 0;
+
+	REQUIRE_EQ(edaemon_start(&ed, 512, SGX_EPC_OOM_KILL), 0);
+	adm = conn(&ed, SGXD_ROLE_CLI);
+	lim = conn(&ed, SGXD_ROLE_CLI);
+	REQUIRE(adm && lim);
+	for (int i = 0; i < NCG; i++)
+		CHECK_EQ(cg_op(adm, 1, cgs[i]), 0);
+	for (int i = 0; i < NW; i++) {
+		pids[i] = fork();
+		REQUIRE(pids[i] >= 0);
+		if (!pids[i])
+			stress_child(ed.sock, cgs[i % NCG], seed + (uint64_t)i * 7919);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		int k;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		/* Another client changes the limits while they run. */
+		k = (int)(x % NCG);
+		switch ((x >> 8) % 4) {
+		case 0:
+			CHECK_EQ(cg_max(lim, cgs[k], "sgx_epc max"), 0);
+			break;
+		case 1:
+			CHECK_EQ(cg_max_pages(lim, cgs[k], 8 + (x >> 16) % 32), 0);
+			break;
+		default:
+			CHECK_EQ(cg_max_pages(lim, cgs[k], 64 + (x >> 16) % 200), 0);
+			break;
+		}
+		/* And a random worker dies. */
+		if ((x >> 24) % 3 == 0) {
+			int w = (int)((x >> 32) % NW);
+			int status;
+
+			kill(pids[w], SIGKILL);
+			waitpid(pids[w], &status, 0);
+			CHECK(WIFSIGNALED(status));	/* not an exit from a protocol failure */
+			kills++;
+			pids[w] = fork();
+			REQUIRE(pids[w] >= 0);
+			if (!pids[w])
+				stress_child(ed.sock, cgs[w % NCG], x);
+		}
+		usleep((useconds_t)(20000 + (x >> 40) % 80000));
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while (t.tv_sec - t0.tv_sec < 8);
+	for (int i = 0; i < NW; i++) {
+		int status;
+
+		kill(pids[i], SIGKILL);
+		waitpid(pids[i], &status, 0);
+		CHECK(WIFSIGNALED(status));
+	}
+	CHECK(kills > 0);
+	{
+		struct sgx_platform_stats st;
+
+		sgx_platform_get_stats(sgxd_platform(ed.d), &st);
+		CHECK(st.eadd > 500);		/* the workers did work */
+		CHECK(st.ewb > 0);		/* and hit their limits */
+	}
+	/* The daemon still serves, and every charge came back. */
+	for (int i = 0; i < NCG; i++)
+		CHECK(cg_wait(adm, cgs[i], 0, 10000));
+	CHECK(cg_wait(adm, "/", 0, 10000));
+	CHECK(status_idle(adm));
+	for (int i = NCG - 1; i >= 0; i--)
+		CHECK_EQ(cg_op(adm, 0, cgs[i]), 0);
+	sgxd_client_close(lim);
+	sgxd_client_close(adm);
+	CHECK_EQ(sgx_platform_check_idle(sgxd_platform(ed.d), why, sizeof(why)), 0);
+	edaemon_stop(&ed);
+}
