@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -872,5 +873,156 @@ TEST_TIMEOUT(daemon_encl_stress_kills_and_limits, 180)
 	sgxd_client_close(lim);
 	sgxd_client_close(adm);
 	CHECK_EQ(sgx_platform_check_idle(sgxd_platform(ed.d), why, sizeof(why)), 0);
+	edaemon_stop(&ed);
+}
+
+/* A malformed ENCL_IOCTL ends the connection: ERROR -EBADMSG, its enclaves released. */
+TEST(daemon_encl_malformed_ioctl_drops_connection)
+{
+	struct edaemon ed = { 0 };
+	struct sgxd_client *adm, *c;
+	struct sgxd_wbuf *w = malloc(sizeof(*w));
+	static uint8_t page[4096];
+	struct sgx_secinfo secinfo __attribute__((aligned(64)));
+	const uint8_t *rep;
+	size_t len;
+	struct penc e;
+
+	REQUIRE(w);
+	REQUIRE_EQ(edaemon_start(&ed, 256, SGX_EPC_OOM_KILL), 0);
+	adm = conn(&ed, SGXD_ROLE_CLI);
+	REQUIRE(adm);
+	CHECK_EQ(cg_op(adm, 1, "/m"), 0);
+	c = conn_in(&ed, "/m");
+	REQUIRE(c);
+	REQUIRE_EQ(p_create(&e, c, BASE, 16 * PG), 0);
+	REQUIRE_EQ(p_add(&e, 0, 2, NULL), 0);
+	CHECK_EQ(cg_cur(adm, "/m"), 4 * PG);
+	/* Claims 2 pages of a valid range and carries one. */
+	memset(&secinfo, 0, sizeof(secinfo));
+	secinfo.flags = SGX_SECINFO_REG | SGX_SECINFO_R;
+	sgxd_w_init(w);
+	sgxd_w_u32(w, e.h);
+	sgxd_w_u32(w, SGX_IOC_ENCLAVE_ADD_PAGES);
+	sgxd_w_u8(w, 1);
+	sgxd_w_u64(w, 0x7000000000ull);		/* src: aligned, not NULL */
+	sgxd_w_u64(w, 4 * PG);
+	sgxd_w_u64(w, 2 * PG);
+	sgxd_w_u64(w, 2 * PG);
+	sgxd_w_u64(w, 0);
+	sgxd_w_u8(w, 1);
+	sgxd_w_bytes(w, &secinfo, sizeof(secinfo));
+	sgxd_w_u32(w, 1);
+	sgxd_w_bytes(w, page, sizeof(page));
+	CHECK_EQ(sgxd_client_call(c, SGXD_MSG_ENCL_IOCTL, w, &rep, &len), -EBADMSG);
+	CHECK(cg_wait(adm, "/m", 0, 5000));
+	/* More pages than the payload can hold, and an unknown argument flag. */
+	for (int k = 0; k < 2; k++) {
+		struct sgxd_client *x = conn_in(&ed, "/m");
+
+		REQUIRE(x);
+		sgxd_w_init(w);
+		sgxd_w_u32(w, 1);
+		sgxd_w_u32(w, k ? SGX_IOC_ENCLAVE_INIT : SGX_IOC_ENCLAVE_ADD_PAGES);
+		sgxd_w_u8(w, k ? 7 : 1);
+		if (!k) {
+			for (int i = 0; i < 5; i++)
+				sgxd_w_u64(w, 0);
+			sgxd_w_u8(w, 0);
+			sgxd_w_u32(w, 17);
+		}
+		CHECK_EQ(sgxd_client_call(x, SGXD_MSG_ENCL_IOCTL, w, &rep, &len), -EBADMSG);
+		sgxd_client_close(x);
+	}
+	sgxd_client_close(c);
+	CHECK(cg_wait(adm, "/", 0, 5000));
+	CHECK(status_idle(adm));
+	sgxd_client_close(adm);
+	free(w);
+	edaemon_stop(&ed);
+}
+
+/*
+ * Placement by credentials (root only: needs a writable cgroup v2 hierarchy
+ * and another uid): a process of another uid, in cgroup v2 /sgxemu-test-N,
+ * is placed there by default and may name only cgroups under it.
+ */
+#define UNIFIED "/sys/fs/cgroup/unified"
+
+TEST(daemon_encl_attach_follows_credentials)
+{
+	struct edaemon ed = { 0 };
+	struct sgxd_client *adm;
+	char real[128], mine[64], sub[80], twin[80], procs[160], buf[32];
+	int status, fd;
+	pid_t pid;
+
+	if (geteuid())
+		SKIP("needs root");
+	snprintf(mine, sizeof(mine), "/sgxemu-test-%d", (int)getpid());
+	snprintf(real, sizeof(real), UNIFIED "%s", mine);
+	if (mkdir(real, 0755))
+		SKIP("no writable cgroup v2 hierarchy at " UNIFIED);
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", real);
+	snprintf(sub, sizeof(sub), "%s/sub", mine);
+	snprintf(twin, sizeof(twin), "%sx", mine);
+	REQUIRE_EQ(edaemon_start(&ed, 256, SGX_EPC_OOM_KILL), 0);
+	chmod(ed.dir, 0755);
+	adm = conn(&ed, SGXD_ROLE_CLI);
+	REQUIRE(adm);
+	CHECK_EQ(cg_op(adm, 1, "/other"), 0);
+	CHECK_EQ(cg_op(adm, 1, twin), 0);
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (!pid) {
+		gid_t g = 0;		/* the socket's group (the daemon's gid): admitted */
+		struct sgxd_client *c;
+		char got[128];
+		int st = -1, fails = 0;
+		struct penc e;
+
+		fd = open(procs, O_WRONLY);
+		if (fd < 0 || write(fd, "0", 1) != 1)
+			_exit(100);
+		close(fd);
+		if (setgroups(1, &g) || setgid(65534) || setuid(65534))
+			_exit(101);
+		c = conn(&ed, SGXD_ROLE_PROGRAM);
+		if (!c)
+			_exit(102);
+		/* Another cgroup, or one whose name only starts like ours: refused. */
+		if (sgxd_attach(c, "/other", NULL, 0, &st) || st != -EACCES)
+			fails |= 1;
+		if (sgxd_attach(c, twin, NULL, 0, &st) || st != -EACCES)
+			fails |= 2;
+		if (sgxd_attach(c, "/", NULL, 0, &st) || st != -EACCES)
+			fails |= 4;
+		/* Default: the own cgroup, created in the EPC tree. */
+		if (sgxd_attach(c, NULL, got, sizeof(got), &st) || st || strcmp(got, mine))
+			fails |= 8;
+		/* Under it: allowed by the rule (so a missing one is -ENOENT), then made. */
+		if (sgxd_attach(c, sub, got, sizeof(got), &st) || st != -ENOENT)
+			fails |= 16;
+		if (cg_op(c, 1, sub) || sgxd_attach(c, sub, got, sizeof(got), &st) || st ||
+		    strcmp(got, sub))
+			fails |= 32;
+		if (p_create(&e, c, BASE, 16 * PG) || p_add(&e, 0, 2, NULL))
+			fails |= 64;
+		sgxd_client_close(c);
+		_exit(fails);
+	}
+	REQUIRE_EQ(waitpid(pid, &status, 0), pid);
+	CHECK(WIFEXITED(status));
+	CHECK_EQ(WEXITSTATUS(status), 0);
+	CHECK(cg_wait(adm, mine, 0, 5000));
+	CHECK_EQ(cg_val(adm, sub, "misc.peak"), 4 * PG);	/* charged under its own cgroup */
+	CHECK_EQ(cg_val(adm, mine, "misc.peak"), 4 * PG);
+	CHECK_EQ(cg_val(adm, "/other", "misc.peak"), 0);
+	CHECK_EQ(cg_op(adm, 0, sub), 0);
+	CHECK_EQ(cg_op(adm, 0, mine), 0);
+	(void)buf;
+	rmdir(real);
+	CHECK(status_idle(adm));
+	sgxd_client_close(adm);
 	edaemon_stop(&ed);
 }
