@@ -626,3 +626,72 @@ int sgxd_encl_ioctl(struct sgxd_client *c, uint32_t handle, unsigned long cmd, v
 		*status = -EFAULT;
 	return 0;
 }
+
+/* ---- shared mode, slice 2: implemented by the daemon side (stubs until then) ---- */
+
+int sgxd_client_connect_thread(const char *path, int kick_signal, struct sgxd_client **out)
+{
+	(void)path; (void)kick_signal; *out = NULL;
+	return -ENOSYS;
+}
+
+int sgxd_encl_memfd(struct sgxd_client *c, uint32_t handle, int *memfd, uint64_t *base,
+		    uint64_t *size, int *status)
+{
+	(void)c; (void)handle; (void)base; (void)size; *memfd = -1; *status = -ENOSYS;
+	return -ENOSYS;
+}
+
+int sgxd_send_uffd(struct sgxd_client *c, int uffd, int *status)
+{
+	(void)c; (void)uffd; *status = -ENOSYS;
+	return -ENOSYS;
+}
+
+int sgxd_encl_mmap(struct sgxd_client *c, uint32_t handle, uint64_t addr, uint64_t len, int prot,
+		   int flags, bool *window, int *status)
+{
+	(void)c; (void)handle; (void)addr; (void)len; (void)prot; (void)flags;
+	*window = false; *status = -ENOSYS;
+	return -ENOSYS;
+}
+
+int sgxd_encl_munmap(struct sgxd_client *c, uint64_t addr, uint64_t len, int *status)
+{
+	(void)c; (void)addr; (void)len; *status = -ENOSYS;
+	return -ENOSYS;
+}
+
+int sgxd_encl_mprotect(struct sgxd_client *c, uint64_t addr, uint64_t len, int prot,
+		       int *status)
+{
+	(void)c; (void)addr; (void)len; (void)prot; *status = -ENOSYS;
+	return -ENOSYS;
+}
+
+int sgxd_fault(struct sgxd_client *c, uint64_t addr, bool is_write, int *result)
+{
+	(void)c; (void)addr; (void)is_write; *result = -1;
+	return -ENOSYS;
+}
+
+int sgxd_enclu(struct sgxd_client *c, struct sgx_regs *regs, struct sgx_exception *exc, int *ret,
+	       struct sgxd_lp_state *st)
+{
+	(void)c; (void)regs; (void)exc; (void)st; *ret = -1;
+	return -ENOSYS;
+}
+
+int sgxd_aex(struct sgxd_client *c, struct sgx_regs *regs, const struct sgx_exception *exc,
+	     struct sgx_exception *ssa_fault, int *ret, struct sgxd_lp_state *st)
+{
+	(void)c; (void)regs; (void)exc; (void)ssa_fault; (void)st; *ret = -EINVAL;
+	return -ENOSYS;
+}
+
+int sgxd_translate(struct sgxd_client *c, uint64_t linaddr, uint32_t access,
+		   struct sgx_exception *exc, bool *ok)
+{
+	(void)c; (void)linaddr; (void)access; (void)exc; *ok = false;
+	return -ENOSYS;
+}

@@ -13,8 +13,11 @@
 #ifndef SGXEMU_DAEMON_CLIENT_H
 #define SGXEMU_DAEMON_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "cpu/cpu.h"
 
 #include "daemon/proto.h"
 
@@ -88,6 +91,52 @@ int sgxd_encl_release(struct sgxd_client *c, uint32_t handle, int *status);
  */
 int sgxd_encl_ioctl(struct sgxd_client *c, uint32_t handle, unsigned long cmd, void *arg,
 		    int *status);
+
+/*
+ * Shared mode, windows, faults and logical processors (docs/DAEMON.md).
+ *
+ * sgxd_client_connect_thread: a thread connection (HELLO + THREAD_JOIN with
+ * gettid() and the kick signal the daemon's IPI sends to this thread). It
+ * joins the process whose process connection has the same peer pid. Made
+ * and used from signal handlers: this function, sgxd_fault, sgxd_enclu,
+ * sgxd_aex, sgxd_translate and sgxd_client_close on such a client are
+ * async-signal-safe (memory from mmap, no malloc, stdio or locks).
+ */
+int sgxd_client_connect_thread(const char *path, int kick_signal, struct sgxd_client **out);
+
+/* The enclave's window memfd (after ECREATE): *memfd is a new fd the caller owns. */
+int sgxd_encl_memfd(struct sgxd_client *c, uint32_t handle, int *memfd, uint64_t *base,
+		    uint64_t *size, int *status);
+/* Hand the process's userfaultfd to the daemon (once, before the first ENCL_MMAP). */
+int sgxd_send_uffd(struct sgxd_client *c, int uffd, int *status);
+/*
+ * mmap() of the enclave fd: the kernel's checks; *window = true if a window
+ * was recorded (the caller maps the memfd there and registers it on its
+ * uffd, MISSING|WP), false if the mapping is allowed but every access is
+ * SIGBUS (outside ELRANGE, before ECREATE).
+ */
+int sgxd_encl_mmap(struct sgxd_client *c, uint32_t handle, uint64_t addr, uint64_t len, int prot,
+		   int flags, bool *window, int *status);
+int sgxd_encl_munmap(struct sgxd_client *c, uint64_t addr, uint64_t len, int *status);
+int sgxd_encl_mprotect(struct sgxd_client *c, uint64_t addr, uint64_t len, int prot,
+		       int *status);
+/* The fault path for a window page of this process: *result = enum sgx_fault_result. */
+int sgxd_fault(struct sgxd_client *c, uint64_t addr, bool is_write, int *result);
+
+/* What the daemon's LP of this thread connection says after a call. */
+struct sgxd_lp_state {
+	bool inside;			/* in enclave mode */
+	uint64_t encl_base, encl_size;	/* ELRANGE of its enclave when inside */
+};
+/* sgx_enclu() on the thread's LP: *ret 0 (regs updated) or -1 (*exc says how). */
+int sgxd_enclu(struct sgxd_client *c, struct sgx_regs *regs, struct sgx_exception *exc, int *ret,
+	       struct sgxd_lp_state *st);
+/* sgx_aex_or_fault() on the thread's LP (exc may be NULL): *ret 0, -EAGAIN (+ *ssa_fault), -EINVAL, -EIO. */
+int sgxd_aex(struct sgxd_client *c, struct sgx_regs *regs, const struct sgx_exception *exc,
+	     struct sgx_exception *ssa_fault, int *ret, struct sgxd_lp_state *st);
+/* sgx_lp_translate() on the thread's LP: *ok, else *exc. */
+int sgxd_translate(struct sgxd_client *c, uint64_t linaddr, uint32_t access,
+		   struct sgx_exception *exc, bool *ok);
 
 /*
  * Send one request and receive its reply payload (status first) into the

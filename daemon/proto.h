@@ -54,16 +54,17 @@ enum sgxd_msg_type {
 	SGXD_MSG_ENCL_OPEN	= 0x0021,	/* open("/dev/sgx_enclave"): (empty) */
 	SGXD_MSG_ENCL_RELEASE	= 0x0022,	/* close(): u32 handle */
 	SGXD_MSG_ENCL_IOCTL	= 0x0023,	/* u32 handle, u32 cmd, the arguments inline */
-	/*
-	 * Reserved for the next step (windows, faults, ENCLU); well-formed
-	 * requests of these types are answered -ENOSYS today.
-	 */
-	SGXD_MSG_ENCL_MMAP	= 0x0024,	/* + SCM_RIGHTS: none (window memfd comes back) */
-	SGXD_MSG_ENCL_MUNMAP	= 0x0025,
-	SGXD_MSG_ENCL_MPROTECT	= 0x0026,
-	SGXD_MSG_UFFD		= 0x0027,	/* + SCM_RIGHTS: the process's userfaultfd */
-	SGXD_MSG_FAULT		= 0x0028,	/* sgx_vma_fault() for an address */
-	SGXD_MSG_ENCLU		= 0x0029,	/* EENTER/ERESUME/EEXIT/EREPORT/EGETKEY/... */
+	/* windows, faults and logical processors (docs/DAEMON.md, "Shared mode") */
+	SGXD_MSG_ENCL_MMAP	= 0x0024,	/* u32 handle, u64 addr, u64 len, u32 prot, u32 flags */
+	SGXD_MSG_ENCL_MUNMAP	= 0x0025,	/* u64 addr, u64 len */
+	SGXD_MSG_ENCL_MPROTECT	= 0x0026,	/* u64 addr, u64 len, u32 prot */
+	SGXD_MSG_UFFD		= 0x0027,	/* (empty) + SCM_RIGHTS: the process's userfaultfd */
+	SGXD_MSG_FAULT		= 0x0028,	/* u64 addr, u32 write */
+	SGXD_MSG_ENCLU		= 0x0029,	/* regs */
+	SGXD_MSG_AEX		= 0x002a,	/* regs, u8 has_exc, exc */
+	SGXD_MSG_TRANSLATE	= 0x002b,	/* u64 linaddr, u32 access */
+	SGXD_MSG_THREAD_JOIN	= 0x002c,	/* u32 tid, u32 kick_signal */
+	SGXD_MSG_ENCL_MEMFD	= 0x002d,	/* u32 handle; reply + SCM_RIGHTS: the window memfd */
 	SGXD_MSG_RESERVED_LAST	= 0x003f,
 	/* daemon -> client: the connection is refused or the message was */
 	SGXD_MSG_ERROR		= 0x7fff,	/* s32 -errno, str reason */

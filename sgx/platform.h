@@ -253,4 +253,33 @@ int sgx_platform_check_idle(struct sgx_platform *p, char *buf, unsigned long len
 /* The count invariant alone (atomic count == sum of the free lists); usable any time. */
 bool sgx_platform_free_count_consistent(struct sgx_platform *p);
 
+/* ---- Windows of other address spaces (shared mode: the daemon) ---- */
+
+/*
+ * An address space served remotely: a program whose windows map the
+ * enclave's memfd themselves (sgx_encl_window_memfd()) and are registered on
+ * the program's own userfaultfd (MISSING|WP), which it handed over. The
+ * manager never maps or mprotects pages of such an mm (window protection is
+ * the program's business); it zaps and unprotects through the uffd, punches
+ * and truncates the memfd, and resolves faults the program reports.
+ */
+struct sgx_mm;
+/* Takes ownership of uffd (closed by sgx_mm_destroy). 0, -EINVAL, -ENOMEM. */
+int sgx_mm_create(struct sgx_platform *p, int uffd, struct sgx_mm **out);
+/* The process is gone: drop every window of mm, close its uffd, free it. */
+void sgx_mm_destroy(struct sgx_mm *mm);
+/* After sgx_mmap_check(): record a window of mm (replacing mm's windows in the range). */
+int sgx_mmap_mm(struct sgx_encl *encl, struct sgx_mm *mm, unsigned long addr, unsigned long len,
+		int prot, int flags);
+int sgx_munmap_mm(struct sgx_mm *mm, unsigned long addr, unsigned long len);
+/* sgx_mprotect_check() of every enclave window touched, then the windows take prot. */
+int sgx_mprotect_mm(struct sgx_mm *mm, unsigned long addr, unsigned long len, int prot);
+/* sgx_vma_fault() for a window of mm. */
+enum sgx_fault_result sgx_vma_fault_mm(struct sgx_mm *mm, unsigned long addr, bool is_write);
+/*
+ * The enclave's window memfd (not dup'ed: valid while the enclave lives) and
+ * its ELRANGE. -EINVAL before ECREATE, -ENODEV without windows.
+ */
+int sgx_encl_window_memfd(struct sgx_encl *encl, int *fd, uint64_t *base, uint64_t *size);
+
 #endif /* SGXEMU_SGX_PLATFORM_H */
