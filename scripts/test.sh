@@ -9,7 +9,9 @@
 #                                      showcase, bench --quick)
 #   4. libFuzzer targets               build-fuzz/*, SGXEMU_FUZZ_SECONDS each (default 60),
 #                                      1 passed or 1 failed per target
-#   5. Linux's SGX selftests under `sgxemu run` (when that command exists)
+#   5. Linux's SGX selftests under `sgxemu run` (when that command exists),
+#      then shared mode end to end: scripts/test-shared.sh (the selftests on
+#      one daemon, the EPC cgroup series' test plan, a kill/limit stress)
 #
 # A suite that is missing (main test binaries, the CLI), crashes, hangs past
 # its time limit, or ends without a summary line counts as 1 failed. A missing
@@ -293,6 +295,8 @@ suite_linux_selftests() {
 		--epc 16M --sgx1
 	run_suite "selftests (--sections 2)" 1600 ./scripts/test.sh --selftest-suite "$cli" \
 		"$dir" --epc 16M --sections 2
+	# Shared mode: one daemon, many programs (issue 5's acceptance).
+	run_suite "shared mode" 1500 ./scripts/test-shared.sh "$cli" "$dir"
 }
 
 # Internal mode: one selftest configuration (also handy by hand).
