@@ -43,8 +43,10 @@
 #define MAX_SIG		64
 
 struct enclave_mode {
-	struct sgx_cpu *cpu;
+	struct sgx_cpu *cpu;			/* NULL with remote LPs */
 	struct enclave_mode_ops ops;
+	struct enclave_mode_lp_ops lp_ops;	/* valid if remote */
+	bool remote;
 	int kick_sig;
 	bool use_fsgsbase;
 	bool installed;
@@ -100,6 +102,65 @@ static struct host_thread *thread_block(struct enclave_mode *em)
 	return pthread_getspecific(em->key);
 }
 
+/* ------------------------------------------------------------------------
+ * The thread's LP: the local CPU's, or a remote one (enclave_mode_lp_ops).
+ * Every use of the LP below goes through these.
+ */
+
+static bool lp_inside(const struct host_thread *t)
+{
+	if (!t)
+		return false;
+	if (t->em->remote)
+		return t->remote_inside;
+	return t->lp && sgx_lp_enclave(t->lp);
+}
+
+static void lp_note_state(struct host_thread *t, const struct enclave_mode_lp_state *st)
+{
+	t->remote_inside = st->inside;
+	if (st->inside) {
+		t->encl_base = st->encl_base;
+		t->encl_size = st->encl_size;
+	}
+}
+
+static int lp_enclu(struct enclave_mode *em, struct host_thread *t, struct sgx_regs *r,
+		    struct sgx_exception *exc)
+{
+	struct enclave_mode_lp_state st = { 0 };
+	int ret;
+
+	if (!em->remote)
+		return sgx_enclu(em->cpu, t->lp, r, exc);
+	ret = em->lp_ops.enclu(em->lp_ops.arg, t->remote, r, exc, &st);
+	lp_note_state(t, &st);
+	return ret;
+}
+
+static int lp_aex_or_fault(struct enclave_mode *em, struct host_thread *t, struct sgx_regs *r,
+			   const struct sgx_exception *exc, struct sgx_exception *ssa_fault)
+{
+	struct enclave_mode_lp_state st = { .inside = t->remote_inside,
+					    .encl_base = t->encl_base,
+					    .encl_size = t->encl_size };
+	int ret;
+
+	if (!em->remote)
+		return sgx_aex_or_fault(em->cpu, t->lp, r, exc, ssa_fault);
+	ret = em->lp_ops.aex_or_fault(em->lp_ops.arg, t->remote, r, exc, ssa_fault, &st);
+	lp_note_state(t, &st);
+	return ret;
+}
+
+static bool lp_translate(struct enclave_mode *em, struct host_thread *t, uint64_t linaddr,
+			 uint32_t access, struct sgx_exception *exc)
+{
+	if (!em->remote)
+		return sgx_lp_translate(em->cpu, t->lp, linaddr, access, exc) != NULL;
+	return em->lp_ops.translate(em->lp_ops.arg, t->remote, linaddr, access, exc);
+}
+
 /*
  * The kernel's sigaltstack, never the libc symbol: the preload shim
  * interposes sigaltstack() to show the program its own stack instead of
@@ -120,6 +181,8 @@ static void thread_free(struct enclave_mode *em, struct host_thread *t)
 			__atomic_store_n(&em->by_lp[sgx_lp_id(t->lp)], NULL, __ATOMIC_RELEASE);
 		sgx_lp_destroy(t->lp);
 	}
+	if (t->remote && em->lp_ops.close)
+		em->lp_ops.close(em->lp_ops.arg, t->remote);
 	/* The kernel reads the selector in the block at every syscall: off first. */
 	if (t->dispatch_on)
 		prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0, 0, 0);
@@ -141,7 +204,7 @@ static void thread_destructor(void *p)
 {
 	struct host_thread *t = p;
 
-	if (t && t->em && !sgx_lp_enclave(t->lp))
+	if (t && t->em && !lp_inside(t))
 		thread_free(t->em, t);
 }
 
@@ -180,13 +243,22 @@ static struct host_thread *thread_create(struct enclave_mode *em, ucontext_t *uc
 	t->use_fsgsbase = em->use_fsgsbase;
 	t->host_fsbase = read_fsbase(em->use_fsgsbase);
 	t->host_gsbase = read_gsbase(em->use_fsgsbase);
-	t->lp = sgx_lp_create(em->cpu);
-	if (!t->lp) {
-		munmap(block, HOST_THREAD_SIZE);
-		return NULL;
+	if (em->remote) {
+		/* A remote LP: opened here, in the handler of the first ENCLU. */
+		t->remote = em->lp_ops.open(em->lp_ops.arg);
+		if (!t->remote) {
+			munmap(block, HOST_THREAD_SIZE);
+			return NULL;
+		}
+	} else {
+		t->lp = sgx_lp_create(em->cpu);
+		if (!t->lp) {
+			munmap(block, HOST_THREAD_SIZE);
+			return NULL;
+		}
+		if (em->ops.resolve)
+			sgx_lp_set_resolver(t->lp, em->ops.resolve, em->ops.arg);
 	}
-	if (em->ops.resolve)
-		sgx_lp_set_resolver(t->lp, em->ops.resolve, em->ops.arg);
 	ss.ss_sp = block + HOST_THREAD_HDR;
 	ss.ss_size = HOST_ALTSTACK_SIZE;
 	ss.ss_flags = 0;
@@ -205,7 +277,10 @@ static struct host_thread *thread_create(struct enclave_mode *em, ucontext_t *uc
 		t->altstack_installed = !sys_sigaltstack(&ss, NULL);
 	} else if (sys_sigaltstack(&ss, prev)) {
 		/* EPERM: the thread runs on the program's alternate stack now. */
-		sgx_lp_destroy(t->lp);
+		if (t->lp)
+			sgx_lp_destroy(t->lp);
+		if (t->remote && em->lp_ops.close)
+			em->lp_ops.close(em->lp_ops.arg, t->remote);
 		munmap(block, HOST_THREAD_SIZE);
 		return NULL;
 	} else {
@@ -225,7 +300,7 @@ static struct host_thread *thread_create(struct enclave_mode *em, ucontext_t *uc
 		t->dispatch_on = 1;
 	t->magic = HOST_THREAD_MAGIC;
 	pthread_setspecific(em->key, t);
-	if (sgx_lp_id(t->lp) < em->max_lps)
+	if (t->lp && sgx_lp_id(t->lp) < em->max_lps)
 		__atomic_store_n(&em->by_lp[sgx_lp_id(t->lp)], t, __ATOMIC_RELEASE);
 	return t;
 }
@@ -234,12 +309,29 @@ struct sgx_lp *enclave_mode_thread_lp(struct enclave_mode *em)
 {
 	struct host_thread *t;
 
-	if (!em)
+	if (!em || em->remote)
 		return NULL;
 	t = thread_block(em);
 	if (!t)
 		t = thread_create(em, NULL);
 	return t ? t->lp : NULL;
+}
+
+bool enclave_mode_thread_inside(struct enclave_mode *em)
+{
+	return em && lp_inside(thread_block(em));
+}
+
+bool enclave_mode_thread_translate(struct enclave_mode *em, uint64_t linaddr, uint32_t access,
+				   struct sgx_exception *exc)
+{
+	struct host_thread *t = em ? thread_block(em) : NULL;
+
+	if (!t) {
+		*exc = (struct sgx_exception){ .vector = X86_TRAP_GP };
+		return false;
+	}
+	return lp_translate(em, t, linaddr, access, exc);
 }
 
 struct host_thread *sgxemu_thread_block(void)
@@ -276,7 +368,7 @@ void enclave_mode_thread_release(struct enclave_mode *em)
 	if (!em)
 		return;
 	t = thread_block(em);
-	if (!t || sgx_lp_enclave(t->lp))
+	if (!t || lp_inside(t))
 		return;
 	pthread_setspecific(em->key, NULL);
 	thread_free(em, t);
@@ -439,13 +531,16 @@ static void vdso_fixup(ucontext_t *uc, const struct sgx_exception *exc)
 
 static bool in_enclave_code(const struct host_thread *t, uint64_t rip)
 {
-	return t && sgx_lp_enclave(t->lp) && rip - t->encl_base < t->encl_size;
+	return t && lp_inside(t) && rip - t->encl_base < t->encl_size;
 }
 
 static void note_enclave(struct host_thread *t)
 {
-	const struct sgx_secs *secs = sgx_lp_enclave(t->lp);
+	const struct sgx_secs *secs;
 
+	if (t->em->remote)
+		return;		/* lp_enclu() noted the remote LP's ELRANGE */
+	secs = sgx_lp_enclave(t->lp);
 	if (secs) {
 		t->encl_base = secs->base;
 		t->encl_size = secs->size;
@@ -475,7 +570,7 @@ static bool do_aex(struct enclave_mode *em, struct host_thread *t, ucontext_t *u
 	int ret, tries = 0;
 
 	for (;;) {
-		ret = sgx_aex_or_fault(em->cpu, t->lp, r, exc, &ssa_fault);
+		ret = lp_aex_or_fault(em, t, r, exc, &ssa_fault);
 		if (ret != -EAGAIN || ++tries > 8)
 			break;
 		/* The current SSA frame is not in the EPC: the host may load it. */
@@ -545,13 +640,13 @@ static void handle_enclu(struct enclave_mode *em, struct host_thread *t, ucontex
 	orig = r;
 	leaf = (uint32_t)r.rax;
 	t->nr_enclu_traps++;
-	if (!sgx_enclu(em->cpu, t->lp, &r, &exc)) {
+	if (!lp_enclu(em, t, &r, &exc)) {
 		regs_to_uc(uc, b, &r);
 		if (leaf == EENTER || leaf == ERESUME)
 			note_enclave(t);
 		return;
 	}
-	if (sgx_lp_enclave(t->lp)) {
+	if (lp_inside(t)) {
 		/* A leaf of enclave code faulted: an exception inside the enclave. */
 		enclave_exception(em, t, uc, b, &orig, &exc);
 		return;
@@ -617,8 +712,7 @@ static void native_exception(struct enclave_mode *em, struct host_thread *t, int
 		 * ask the EPCM: its denial is the hardware's #PF with the SGX
 		 * bit; if it allows the access, the page tables denied it.
 		 */
-		if (!sgx_lp_translate(em->cpu, t->lp, addr,
-				      err & (X86_PF_WRITE | X86_PF_INSTR), &tx) &&
+		if (!lp_translate(em, t, addr, err & (X86_PF_WRITE | X86_PF_INSTR), &tx) &&
 		    tx.vector == X86_TRAP_PF)
 			exc = tx;
 		/* An in-enclave #PF reports the page, low 12 bits cleared (SDM). */
@@ -758,7 +852,12 @@ int enclave_mode_create(struct sgx_cpu *cpu, const struct enclave_mode_ops *ops,
 {
 	struct enclave_mode *em;
 
-	if (!cpu || !out)
+	const struct enclave_mode_lp_ops *lp_ops = config ? config->lp_ops : NULL;
+
+	if ((!cpu && !lp_ops) || !out)
+		return -EINVAL;
+	if (lp_ops && (!lp_ops->open || !lp_ops->enclu || !lp_ops->aex_or_fault ||
+		       !lp_ops->translate))
 		return -EINVAL;
 	em = calloc(1, sizeof(*em));
 	if (!em)
@@ -766,6 +865,10 @@ int enclave_mode_create(struct sgx_cpu *cpu, const struct enclave_mode_ops *ops,
 	em->cpu = cpu;
 	if (ops)
 		em->ops = *ops;
+	if (lp_ops) {
+		em->lp_ops = *lp_ops;
+		em->remote = true;
+	}
 	em->kick_sig = config && config->kick_signal ? config->kick_signal : SIGRTMIN + 5;
 	em->use_fsgsbase = enclave_mode_have_fsgsbase() && !(config && config->force_syscall_fsgs);
 	if (em->kick_sig < 1 || em->kick_sig > MAX_SIG || em->kick_sig == SIGKILL ||
@@ -774,7 +877,8 @@ int enclave_mode_create(struct sgx_cpu *cpu, const struct enclave_mode_ops *ops,
 		free(em);
 		return -EINVAL;
 	}
-	em->max_lps = sgx_cpu_config(cpu)->max_lps;
+	/* by_lp serves enclave_mode_kick_lp(), for local LPs only. */
+	em->max_lps = em->remote ? 0 : sgx_cpu_config(cpu)->max_lps;
 	em->by_lp = calloc(em->max_lps ? em->max_lps : 1, sizeof(*em->by_lp));
 	if (!em->by_lp || pthread_key_create(&em->key, thread_destructor)) {
 		free(em->by_lp);
@@ -893,7 +997,7 @@ void enclave_mode_kick_lp(struct sgx_lp *lp, void *arg)
 	struct host_thread *t;
 	unsigned int id;
 
-	if (!em || !lp)
+	if (!em || !lp || em->remote)
 		return;
 	id = sgx_lp_id(lp);
 	if (id >= em->max_lps)

@@ -69,12 +69,55 @@ struct enclave_mode_ops {
 	void *arg;
 };
 
+/* What an LP says about itself after a leaf (remote LPs: the LP lives elsewhere). */
+struct enclave_mode_lp_state {
+	bool inside;			/* in enclave mode */
+	uint64_t encl_base, encl_size;	/* ELRANGE of its enclave, when inside */
+};
+
+/*
+ * Optional: where each thread's LP lives. NULL (the default) is the
+ * in-process CPU given to enclave_mode_create(): an sgx_lp per thread and
+ * sgx_enclu()/sgx_aex_or_fault()/sgx_lp_translate() on it. Shared mode (the
+ * preload shim on a daemon) puts the LP in another process: 'open' returns
+ * the calling thread's LP handle (called lazily on the thread's first ENCLU,
+ * possibly in a signal handler: async-signal-safe), 'close' gives it back
+ * (thread exit or enclave_mode_thread_release(), outside enclave mode,
+ * normal context). The other calls run in the thread's signal handler with
+ * every signal blocked, so they never nest on one thread; each fills *st
+ * with the LP's state after the call (enclave mode keeps no other copy of
+ * "inside"). Return values are those of the CPU's functions:
+ * enclu 0 / -1 (+ *exc); aex_or_fault 0, -EAGAIN (+ *ssa_fault), -EINVAL,
+ * -EIO; translate true, or false with *exc.
+ *
+ * The forced exit (the platform's IPI) is then the LP owner's business: it
+ * sends the kick signal to the LP's thread (tgkill), and enclave mode's
+ * handler AEXes through 'aex_or_fault' as for a local LP.
+ */
+struct enclave_mode_lp_ops {
+	void *(*open)(void *arg);
+	void (*close)(void *arg, void *lp);
+	int (*enclu)(void *arg, void *lp, struct sgx_regs *regs, struct sgx_exception *exc,
+		     struct enclave_mode_lp_state *st);
+	int (*aex_or_fault)(void *arg, void *lp, struct sgx_regs *regs,
+			    const struct sgx_exception *exc, struct sgx_exception *ssa_fault,
+			    struct enclave_mode_lp_state *st);
+	bool (*translate)(void *arg, void *lp, uint64_t linaddr, uint32_t access,
+			  struct sgx_exception *exc);
+	void *arg;
+};
+
 struct enclave_mode_config {
 	int kick_signal;		/* 0: SIGRTMIN + 5 */
 	bool force_syscall_fsgs;	/* use arch_prctl even when FSGSBASE is enabled */
+	/* NULL: the local CPU's LPs. Copied. ops->resolve is then unused. */
+	const struct enclave_mode_lp_ops *lp_ops;
 };
 
-/* 0, -EINVAL or -ENOMEM. 'ops' and 'config' are copied; config may be NULL. */
+/*
+ * 0, -EINVAL or -ENOMEM. 'ops' and 'config' are copied; config may be NULL.
+ * 'cpu' may be NULL only with config->lp_ops.
+ */
 int enclave_mode_create(struct sgx_cpu *cpu, const struct enclave_mode_ops *ops,
 			const struct enclave_mode_config *config, struct enclave_mode **out);
 /* Uninstalls if installed. Threads' blocks must have been released. */
@@ -96,8 +139,24 @@ void enclave_mode_uninstall(struct enclave_mode *em);
  */
 int enclave_mode_catch_signal(struct enclave_mode *em, int sig);
 
-/* The calling thread's LP (created with its block if needed). NULL on error. */
+/*
+ * The calling thread's LP (created with its block if needed). NULL on error,
+ * and always NULL with lp_ops (the LP is not an sgx_lp of this process).
+ */
 struct sgx_lp *enclave_mode_thread_lp(struct enclave_mode *em);
+/*
+ * The calling thread's LP is in enclave mode (false without a block). For
+ * the host's fixup hooks; signal context allowed.
+ */
+bool enclave_mode_thread_inside(struct enclave_mode *em);
+/*
+ * sgx_lp_translate() on the calling thread's LP, local or remote: true if
+ * the EPCM allows 'access' (X86_PF_WRITE/X86_PF_INSTR bits, 0 = read) at
+ * linaddr, else false with *exc (#GP(0) if the thread has no LP). For the
+ * fixup hooks (which run while the LP is inside); signal context allowed.
+ */
+bool enclave_mode_thread_translate(struct enclave_mode *em, uint64_t linaddr, uint32_t access,
+				   struct sgx_exception *exc);
 /* Free the calling thread's block and LP (it must be outside enclave mode). */
 void enclave_mode_thread_release(struct enclave_mode *em);
 

@@ -102,6 +102,13 @@ struct host_thread {
 	uint64_t encl_base, encl_size;
 	/* Counters, for tests and the monitor (written by the thread only). */
 	uint64_t nr_enclu_traps, nr_aex, nr_kicks, nr_fixups;
+	/*
+	 * Remote LP (enclave_mode_lp_ops): its handle, and whether it is in
+	 * enclave mode as its last call said (encl_base/size then its ELRANGE).
+	 * Written by the thread only, in its handler or normal context.
+	 */
+	void *remote;
+	uint8_t remote_inside;
 };
 
 /* What the stub passes to the C handler (on the signal stack). */

@@ -37,6 +37,108 @@ struct hfx {
 	struct enclave_mode *em;
 };
 
+/*
+ * Remote LPs (enclave_mode_lp_ops) faked with the local CPU: the LP lives
+ * behind the ops, as the daemon's does in shared mode, and its IPI is a
+ * tgkill of the LP's thread. The *_lp_ops twins of the tests below run
+ * the same bodies with fake_remote set (every test is its own process).
+ */
+#define FAKE_MAX_LPS	16
+
+struct fake_lp {
+	struct sgx_lp *lp;
+	pid_t tid;
+};
+
+static bool fake_remote;
+static struct fake_lp fake_lps[FAKE_MAX_LPS];
+static int fake_nr_lps;
+static unsigned long fake_calls, fake_opens, fake_closes;
+
+static void *fake_open(void *arg)
+{
+	struct hfx *f = arg;
+	int i = __atomic_fetch_add(&fake_nr_lps, 1, __ATOMIC_RELAXED);
+
+	if (i >= FAKE_MAX_LPS)
+		return NULL;
+	fake_lps[i].lp = sgx_lp_create(f->cpu);
+	if (!fake_lps[i].lp)
+		return NULL;
+	sgx_lp_set_resolver(fake_lps[i].lp, host_encl_resolve, &f->he);
+	fake_lps[i].tid = (pid_t)syscall(SYS_gettid);
+	__atomic_fetch_add(&fake_opens, 1, __ATOMIC_RELAXED);
+	return &fake_lps[i];
+}
+
+static void fake_close(void *arg, void *h)
+{
+	struct fake_lp *l = h;
+
+	sgx_lp_destroy(l->lp);
+	__atomic_store_n(&l->lp, NULL, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&fake_closes, 1, __ATOMIC_RELAXED);
+}
+
+static void fake_state(struct fake_lp *l, struct enclave_mode_lp_state *st)
+{
+	const struct sgx_secs *secs = sgx_lp_enclave(l->lp);
+
+	__atomic_fetch_add(&fake_calls, 1, __ATOMIC_RELAXED);
+	st->inside = secs != NULL;
+	if (secs) {
+		st->encl_base = secs->base;
+		st->encl_size = secs->size;
+	}
+}
+
+static int fake_enclu(void *arg, void *h, struct sgx_regs *regs, struct sgx_exception *exc,
+		      struct enclave_mode_lp_state *st)
+{
+	struct hfx *f = arg;
+	struct fake_lp *l = h;
+	int ret = sgx_enclu(f->cpu, l->lp, regs, exc);
+
+	fake_state(l, st);
+	return ret;
+}
+
+static int fake_aex(void *arg, void *h, struct sgx_regs *regs, const struct sgx_exception *exc,
+		    struct sgx_exception *ssa_fault, struct enclave_mode_lp_state *st)
+{
+	struct hfx *f = arg;
+	struct fake_lp *l = h;
+	int ret = sgx_aex_or_fault(f->cpu, l->lp, regs, exc, ssa_fault);
+
+	fake_state(l, st);
+	return ret;
+}
+
+static bool fake_translate(void *arg, void *h, uint64_t linaddr, uint32_t access,
+			   struct sgx_exception *exc)
+{
+	struct hfx *f = arg;
+	struct fake_lp *l = h;
+
+	__atomic_fetch_add(&fake_calls, 1, __ATOMIC_RELAXED);
+	return sgx_lp_translate(f->cpu, l->lp, linaddr, access, exc) != NULL;
+}
+
+/* The owner's IPI: the kick signal to the thread of each LP inside. */
+static void fake_kick(struct sgx_lp *lp, void *arg)
+{
+	for (int i = 0; i < FAKE_MAX_LPS; i++) {
+		if (lp && __atomic_load_n(&fake_lps[i].lp, __ATOMIC_ACQUIRE) == lp)
+			syscall(SYS_tgkill, getpid(), fake_lps[i].tid, SIGRTMIN + 5);
+	}
+}
+
+static void kick_all(struct hfx *f)
+{
+	sgx_cpu_for_each_lp_in(f->cpu, f->he.encl.secs,
+			       fake_remote ? fake_kick : enclave_mode_kick_lp, f->em);
+}
+
 static int hfx_setup(struct hfx *f, bool force_syscall)
 {
 	struct enclave_mode_ops ops = { 0 };
@@ -50,10 +152,19 @@ static int hfx_setup(struct hfx *f, bool force_syscall)
 	ret = host_encl_build(&f->he, f->cpu, &f->pool);
 	if (ret)
 		return ret;
+	static struct enclave_mode_lp_ops lp_ops;
+
 	ops.resolve = host_encl_resolve;
 	ops.fixup = host_encl_fixup;
 	ops.arg = &f->he;
 	cfg.force_syscall_fsgs = force_syscall;
+	if (fake_remote) {
+		lp_ops = (struct enclave_mode_lp_ops){
+			.open = fake_open, .close = fake_close, .enclu = fake_enclu,
+			.aex_or_fault = fake_aex, .translate = fake_translate, .arg = f,
+		};
+		cfg.lp_ops = &lp_ops;
+	}
 	ret = enclave_mode_create(f->cpu, &ops, &cfg, &f->em);
 	if (!ret)
 		ret = enclave_mode_install(f->em);
@@ -155,6 +266,8 @@ static void put_get_round_trip(bool force_syscall)
 	CHECK_EQ(st.enclu[EENTER], 2);
 	CHECK_EQ(st.enclu[EEXIT], 2);
 	CHECK_EQ(st.aex, 0);
+	if (fake_remote)
+		CHECK(fake_calls >= 4);		/* the ops ran every leaf */
 	{
 		/* The first ENCLU gave the thread its block's alternate stack, for good. */
 		stack_t ss;
@@ -163,7 +276,7 @@ static void put_get_round_trip(bool force_syscall)
 		CHECK_EQ(ss.ss_size, HOST_ALTSTACK_SIZE);
 		CHECK_EQ((uintptr_t)ss.ss_sp & (HOST_THREAD_SIZE - 1), HOST_THREAD_HDR);
 	}
-	CHECK(sgx_lp_enclave(enclave_mode_thread_lp(f.em)) == NULL);
+	CHECK(!enclave_mode_thread_inside(f.em));
 	hfx_teardown(&f);
 }
 
@@ -335,7 +448,7 @@ __asm__(
 	"	ret\n"
 	"	.size host_call_checked, . - host_call_checked\n");
 
-TEST_TIMEOUT(host_enclave_callee_saved_registers_preserved, 10)
+static void body_host_enclave_callee_saved_registers_preserved(void)
 {
 	struct sgx_enclave_run run;
 	struct he_op op = { .type = HE_OP_PUT, .a = MAGIC2 };
@@ -370,7 +483,12 @@ TEST_TIMEOUT(host_enclave_callee_saved_registers_preserved, 10)
 	hfx_teardown(&f);
 }
 
-TEST_TIMEOUT(host_enclave_vdso_rejects_bad_leaf_and_reserved, 10)
+TEST_TIMEOUT(host_enclave_callee_saved_registers_preserved, 10)
+{
+	body_host_enclave_callee_saved_registers_preserved();
+}
+
+static void body_host_enclave_vdso_rejects_bad_leaf_and_reserved(void)
 {
 	static const unsigned int leaves[] = { EREPORT, EGETKEY, EEXIT, EACCEPT, 8, 0xFFFFFFFFu };
 	struct enclave_mode_thread_stats ts;
@@ -403,6 +521,11 @@ TEST_TIMEOUT(host_enclave_vdso_rejects_bad_leaf_and_reserved, 10)
 	hfx_teardown(&f);
 }
 
+TEST_TIMEOUT(host_enclave_vdso_rejects_bad_leaf_and_reserved, 10)
+{
+	body_host_enclave_vdso_rejects_bad_leaf_and_reserved();
+}
+
 static struct {
 	long rdi, rsi, rdx, rsp, r8, r9;
 	struct sgx_enclave_run *run;
@@ -424,7 +547,7 @@ static int user_handler(long rdi, long rsi, long rdx, long ursp, long r8, long r
 	return uh.ret;
 }
 
-TEST_TIMEOUT(host_enclave_user_handler_gets_exit_state, 10)
+static void body_host_enclave_user_handler_gets_exit_state(void)
 {
 	struct sgx_enclave_run run;
 	struct he_op op = { .type = HE_OP_NOP };
@@ -462,6 +585,11 @@ TEST_TIMEOUT(host_enclave_user_handler_gets_exit_state, 10)
 	run.user_handler = (uint64_t)(uintptr_t)user_handler;
 	CHECK_EQ(host_enter_saved((unsigned long)&op, 0, 0, EENTER, 0, 0, &run), -EINVAL);
 	hfx_teardown(&f);
+}
+
+TEST_TIMEOUT(host_enclave_user_handler_gets_exit_state, 10)
+{
+	body_host_enclave_user_handler_gets_exit_state();
 }
 
 /*
@@ -594,7 +722,7 @@ TEST_TIMEOUT(host_enclave_pte_permission_fault_arch_prctl_path, 10)
 	pte_fault(true);
 }
 
-TEST_TIMEOUT(host_enclave_epcm_permission_fault_then_emodpe, 10)
+static void body_host_enclave_epcm_permission_fault_then_emodpe(void)
 {
 	uint64_t addr;
 	struct sgx_enclave_run run, run2;
@@ -635,7 +763,12 @@ TEST_TIMEOUT(host_enclave_epcm_permission_fault_then_emodpe, 10)
 	hfx_teardown(&f);
 }
 
-TEST_TIMEOUT(host_enclave_eenter_fault_reported_by_vdso, 10)
+TEST_TIMEOUT(host_enclave_epcm_permission_fault_then_emodpe, 10)
+{
+	body_host_enclave_epcm_permission_fault_then_emodpe();
+}
+
+static void body_host_enclave_eenter_fault_reported_by_vdso(void)
 {
 	struct sgx_enclave_run run;
 	struct he_op op = { .type = HE_OP_NOP };
@@ -653,14 +786,19 @@ TEST_TIMEOUT(host_enclave_eenter_fault_reported_by_vdso, 10)
 	CHECK_EQ(host_enter_saved(0, 0, 0, ERESUME, 0, 0, &run), 0);
 	CHECK_EQ(run.function, ERESUME);
 	CHECK_EQ(run.exception_vector, X86_TRAP_GP);
-	CHECK(sgx_lp_enclave(enclave_mode_thread_lp(f.em)) == NULL);
+	CHECK(!enclave_mode_thread_inside(f.em));
 	/* Still usable. */
 	CHECK_EQ(enter_op(&f, HE_TCS1, &op, &run), 0);
 	CHECK_EQ(run.function, EEXIT);
 	hfx_teardown(&f);
 }
 
-TEST_TIMEOUT(host_enclave_ereport_from_native_code, 10)
+TEST_TIMEOUT(host_enclave_eenter_fault_reported_by_vdso, 10)
+{
+	body_host_enclave_eenter_fault_reported_by_vdso();
+}
+
+static void body_host_enclave_ereport_from_native_code(void)
 {
 	struct sgx_enclave_run run;
 	struct he_op op = { .type = HE_OP_EREPORT, .c = ~0ULL };
@@ -685,6 +823,11 @@ TEST_TIMEOUT(host_enclave_ereport_from_native_code, 10)
 		CHECK(memcmp(rep->body.mrenclave, digest, 32) == 0);
 	}
 	hfx_teardown(&f);
+}
+
+TEST_TIMEOUT(host_enclave_ereport_from_native_code, 10)
+{
+	body_host_enclave_ereport_from_native_code();
 }
 
 /* ------------------------------------------------------------------------
@@ -763,7 +906,7 @@ static void kick_and_track(bool force_syscall)
 
 	/* The IPI: every LP inside the enclave is kicked out. */
 	aex0 = aex_count(f.cpu);
-	sgx_cpu_for_each_lp_in(f.cpu, f.he.encl.secs, enclave_mode_kick_lp, f.em);
+	kick_all(&f);
 	for (int i = 0; i < 5000 && !left; i++) {
 		left = aex_count(f.cpu) > aex0;
 		if (!left)
@@ -794,7 +937,7 @@ TEST_TIMEOUT(host_enclave_kick_arch_prctl_path, 10)
 	kick_and_track(true);
 }
 
-TEST_TIMEOUT(host_enclave_repeated_kicks_are_transparent, 10)
+static void body_host_enclave_repeated_kicks_are_transparent(void)
 {
 	struct spinner s = { 0 };
 	struct sgx_cpu_stats st;
@@ -808,7 +951,7 @@ TEST_TIMEOUT(host_enclave_repeated_kicks_are_transparent, 10)
 	REQUIRE(wait_for(&s.started, 1, 5.0));
 	for (int i = 0; i < 200; i++) {
 		aex0 = aex_count(f.cpu);
-		sgx_cpu_for_each_lp_in(f.cpu, f.he.encl.secs, enclave_mode_kick_lp, f.em);
+		kick_all(&f);
 		for (int j = 0; j < 2000 && aex_count(f.cpu) == aex0; j++)
 			usleep(100);
 	}
@@ -820,11 +963,16 @@ TEST_TIMEOUT(host_enclave_repeated_kicks_are_transparent, 10)
 	CHECK(st.aex >= 150);
 	CHECK_EQ(st.enclu[ERESUME], st.aex);
 	/* A kick with nobody inside does nothing. */
-	sgx_cpu_for_each_lp_in(f.cpu, f.he.encl.secs, enclave_mode_kick_lp, f.em);
+	kick_all(&f);
 	enclave_mode_kick_lp(enclave_mode_thread_lp(f.em), f.em);
 	usleep(10000);
 	CHECK_EQ(aex_count(f.cpu), st.aex);
 	hfx_teardown(&f);
+}
+
+TEST_TIMEOUT(host_enclave_repeated_kicks_are_transparent, 10)
+{
+	body_host_enclave_repeated_kicks_are_transparent();
 }
 
 static struct {
@@ -858,7 +1006,7 @@ static void *poke_thread(void *arg)
 	return NULL;
 }
 
-TEST_TIMEOUT(host_enclave_program_signal_handled_after_aex, 10)
+static void body_host_enclave_program_signal_handled_after_aex(void)
 {
 	struct sigaction sa = { 0 };
 	struct spinner s = { 0 };
@@ -896,6 +1044,11 @@ TEST_TIMEOUT(host_enclave_program_signal_handled_after_aex, 10)
 	CHECK_EQ(aex_count(f.cpu), 1);
 	CHECK(s.op.a > 0);
 	hfx_teardown(&f);
+}
+
+TEST_TIMEOUT(host_enclave_program_signal_handled_after_aex, 10)
+{
+	body_host_enclave_program_signal_handled_after_aex();
 }
 
 /* ------------------------------------------------------------------------
@@ -967,7 +1120,7 @@ TEST_TIMEOUT(host_enclave_program_crash_keeps_default_action, 10)
 	CHECK_EQ(WTERMSIG(status), SIGSEGV);
 }
 
-TEST_TIMEOUT(host_enclave_threads_get_their_own_lp, 10)
+static void body_host_enclave_threads_get_their_own_lp(void)
 {
 	struct spinner s[2];
 	pthread_t th[2];
@@ -996,9 +1149,17 @@ TEST_TIMEOUT(host_enclave_threads_get_their_own_lp, 10)
 	s[0].flag = 1;
 	pthread_join(th[0], NULL);
 	CHECK_EQ(s[0].ret, 0);
-	CHECK(enclave_mode_thread_lp(f.em) != NULL);
+	if (fake_remote)
+		CHECK(fake_opens >= 2);
+	else
+		CHECK(enclave_mode_thread_lp(f.em) != NULL);
 	(void)th[1];
 	hfx_teardown(&f);
+}
+
+TEST_TIMEOUT(host_enclave_threads_get_their_own_lp, 10)
+{
+	body_host_enclave_threads_get_their_own_lp();
 }
 
 /*
@@ -1024,4 +1185,127 @@ TEST_TIMEOUT(host_sigreturn_does_not_restore_gs_base, 10)
 	__asm__ volatile("rdgsbase %0" : "=r"(gs));
 	CHECK_EQ(gs, 0x12345000ULL);
 	__asm__ volatile("wrgsbase %0" : : "r"(before));
+}
+
+/* ------------------------------------------------------------------------
+ * The same bodies on remote LPs (enclave_mode_lp_ops faked with the local CPU)
+ */
+
+TEST_TIMEOUT(host_enclave_lp_ops_eenter_eexit_round_trip, 20)
+{
+	fake_remote = true;
+	put_get_round_trip(false);
+}
+
+TEST_TIMEOUT(host_enclave_lp_ops_round_trip_with_arch_prctl_bases, 20)
+{
+	fake_remote = true;
+	put_get_round_trip(true);
+}
+
+TEST_TIMEOUT(host_enclave_lp_ops_syscall_inside_is_ud, 20)
+{
+	fake_remote = true;
+	syscall_in_enclave(false);
+}
+
+TEST_TIMEOUT(host_enclave_lp_ops_fs_gs_base_inside_and_restored, 20)
+{
+	fake_remote = true;
+	fs_gs_bases(false);
+}
+
+TEST_TIMEOUT(host_enclave_lp_ops_pte_permission_fault_then_eresume, 20)
+{
+	fake_remote = true;
+	pte_fault(false);
+}
+
+TEST_TIMEOUT(host_enclave_lp_ops_kick_forces_aex_and_completes_tracking, 20)
+{
+	fake_remote = true;
+	kick_and_track(false);
+}
+
+TEST_TIMEOUT(host_enclave_lp_ops_kick_arch_prctl_path, 20)
+{
+	fake_remote = true;
+	kick_and_track(true);
+}
+
+TEST_TIMEOUT(host_enclave_lp_ops_callee_saved_registers_preserved, 20)
+{
+	fake_remote = true;
+	body_host_enclave_callee_saved_registers_preserved();
+}
+
+TEST_TIMEOUT(host_enclave_lp_ops_epcm_permission_fault_then_emodpe, 20)
+{
+	fake_remote = true;
+	body_host_enclave_epcm_permission_fault_then_emodpe();
+}
+
+TEST_TIMEOUT(host_enclave_lp_ops_eenter_fault_reported_by_vdso, 20)
+{
+	fake_remote = true;
+	body_host_enclave_eenter_fault_reported_by_vdso();
+}
+
+TEST_TIMEOUT(host_enclave_lp_ops_ereport_from_native_code, 20)
+{
+	fake_remote = true;
+	body_host_enclave_ereport_from_native_code();
+}
+
+TEST_TIMEOUT(host_enclave_lp_ops_repeated_kicks_are_transparent, 20)
+{
+	fake_remote = true;
+	body_host_enclave_repeated_kicks_are_transparent();
+}
+
+TEST_TIMEOUT(host_enclave_lp_ops_program_signal_handled_after_aex, 20)
+{
+	fake_remote = true;
+	body_host_enclave_program_signal_handled_after_aex();
+}
+
+TEST_TIMEOUT(host_enclave_lp_ops_threads_get_their_own_lp, 20)
+{
+	fake_remote = true;
+	body_host_enclave_threads_get_their_own_lp();
+}
+
+TEST_TIMEOUT(host_enclave_lp_ops_vdso_rejects_bad_leaf_and_reserved, 20)
+{
+	fake_remote = true;
+	body_host_enclave_vdso_rejects_bad_leaf_and_reserved();
+}
+
+TEST_TIMEOUT(host_enclave_lp_ops_user_handler_gets_exit_state, 20)
+{
+	fake_remote = true;
+	body_host_enclave_user_handler_gets_exit_state();
+}
+
+TEST_TIMEOUT(host_enclave_lp_ops_create_checks, 10)
+{
+	struct enclave_mode_lp_ops ops = { .open = fake_open, .close = fake_close,
+					   .enclu = fake_enclu, .aex_or_fault = fake_aex,
+					   .translate = fake_translate };
+	struct enclave_mode_config cfg = { .lp_ops = &ops };
+	struct enclave_mode *em = NULL;
+	struct sgx_exception exc;
+
+	/* No CPU needs remote LPs; remote LPs need every call. */
+	CHECK_EQ(enclave_mode_create(NULL, NULL, NULL, &em), -EINVAL);
+	ops.translate = NULL;
+	CHECK_EQ(enclave_mode_create(NULL, NULL, &cfg, &em), -EINVAL);
+	ops.translate = fake_translate;
+	REQUIRE_EQ(enclave_mode_create(NULL, NULL, &cfg, &em), 0);
+	/* No block yet: outside, and translation is #GP. */
+	CHECK(!enclave_mode_thread_inside(em));
+	CHECK(!enclave_mode_thread_translate(em, 0x1000, 0, &exc));
+	CHECK_EQ(exc.vector, X86_TRAP_GP);
+	CHECK(enclave_mode_thread_lp(em) == NULL);
+	enclave_mode_destroy(em);
 }
