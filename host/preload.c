@@ -97,7 +97,7 @@ static bool env_u64(const char *name, uint64_t *out)
 static void read_config(struct shim *s)
 {
 	uint64_t v;
-	const char *stats = getenv("SGXEMU_STATS");
+	const char *stats = getenv("SGXEMU_STATS"), *shared, *cgroup;
 
 	sgx_cpu_default_config(&s->config);
 	if (env_u64("SGXEMU_EPC", &v))
@@ -108,6 +108,11 @@ static void read_config(struct shim *s)
 		s->config.sgx2 = false;
 	s->stats_path = stats && *stats ? stats : NULL;
 	s->debug = getenv("SGXEMU_DEBUG") != NULL;	/* read here: handlers never call getenv */
+	/* Shared mode: the platform is the daemon's (`sgxemu run --shared`). */
+	shared = getenv("SGXEMU_SHARED");
+	cgroup = getenv("SGXEMU_CGROUP");
+	s->shared_path = shared && *shared ? strdup(shared) : NULL;
+	s->shared_cgroup = s->shared_path && cgroup && *cgroup ? strdup(cgroup) : NULL;
 }
 
 /* ------------------------------------------------------------------------
@@ -129,9 +134,13 @@ static int create_enclave_mode(struct shim *s)
 		.fixup_after_aex = shim_fixup_after_aex,
 		.arg = s,
 	};
+	struct enclave_mode_config cfg = { 0 };
 	int ret;
 
-	ret = enclave_mode_create(s->cpu, &ops, NULL, &s->em);
+	/* Shared mode: every thread's LP is the daemon's, reached on the thread's connection. */
+	if (s->shared_path)
+		cfg.lp_ops = shim_shared_lp_ops(s);
+	ret = enclave_mode_create(s->cpu, &ops, &cfg, &s->em);
 	if (ret)
 		return ret;
 	shim_enter();
@@ -181,6 +190,12 @@ int shim_platform(struct shim *s)
 	int ret = 0;
 
 	pthread_mutex_lock(&s->lock);
+	if (s->shared_path) {
+		/* The daemon's platform: connect at the first open (again in a fork child). */
+		if (!s->sh)
+			ret = shim_shared_start(s);
+		goto out;
+	}
 	if (s->pid != getpid()) {
 		ret = recreate_after_fork(s);
 		if (ret)
@@ -248,10 +263,23 @@ static void shim_atfork_child(void)
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->sig_lock, NULL);
 	atomic_store(&s->encls_created, 0);
-	if (s->platform)
+	if (s->shared_path) {
+		/*
+		 * The parent's connections are the parent's: closed here without a
+		 * word (the daemon sees nothing, the parent keeps them); the
+		 * child's first open connects anew. Its copies of the windows are
+		 * not registered on any userfaultfd of the child: made
+		 * inaccessible as in embedded mode.
+		 */
+		if (s->sh)
+			shim_mm_after_fork(s);
+		shim_shared_after_fork(s);
+		s->pid = getpid();
+	} else if (s->platform) {
 		shim_mm_after_fork(s);
-	else
+	} else {
 		s->pid = getpid();	/* nothing to recreate: the CPU is untouched */
+	}
 }
 
 /* ------------------------------------------------------------------------
@@ -267,7 +295,20 @@ void shim_print_stats(struct shim *s)
 	FILE *f;
 	bool own = false;
 
-	if (!s || !s->stats_path || !s->platform || s->pid != getpid())
+	if (!s || !s->stats_path || s->pid != getpid())
+		return;
+	if (s->sh) {
+		shim_enter();
+		if (!strcmp(s->stats_path, "-")) {
+			shim_shared_print_stats(s, stderr);
+		} else if ((f = fopen(s->stats_path, "a"))) {
+			shim_shared_print_stats(s, f);
+			fclose(f);
+		}
+		shim_leave();
+		return;
+	}
+	if (!s->platform)
 		return;
 	shim_enter();
 	sgx_platform_get_stats(s->platform, &st);

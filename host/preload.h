@@ -29,6 +29,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "cpu/cpu.h"
@@ -66,6 +67,9 @@ struct shim_encl {
 	bool released;			/* sgx_release() done (no fd left) */
 	bool inherited;			/* belongs to the parent of a fork: unusable */
 	unsigned int slot;
+	/* Shared mode (encl == NULL): the daemon's handle, its window memfd (-1: not yet). */
+	uint32_t handle;
+	int memfd;
 };
 
 /* An fd the program holds on a device. */
@@ -103,7 +107,24 @@ struct shim {
 	/* --stats */
 	atomic_ulong encls_created;
 	bool debug;			/* SGXEMU_DEBUG: diagnostics on stderr */
+
+	/*
+	 * Shared mode (SGXEMU_SHARED=<socket>): enclaves on the daemon's
+	 * platform (preload_shared.c); platform stays NULL. sh is set (under
+	 * lock) once the process connection is up, cleared in a fork child.
+	 */
+	const char *shared_path;	/* NULL: embedded mode */
+	const char *shared_cgroup;	/* SGXEMU_CGROUP, or NULL (own cgroup) */
+	struct shim_shared *_Atomic sh;
 };
+
+struct shim_shared;
+
+/* Enclaves can exist: the embedded platform or the daemon's connection is up. */
+static inline bool shim_active(const struct shim *s)
+{
+	return s->platform || s->sh;
+}
 
 /* The shim, or NULL before the constructor ran (or if it failed). */
 struct shim *shim_get(void);
@@ -138,10 +159,31 @@ void shim_encl_epcm_changed(struct shim *s, struct shim_encl *se, uint64_t addr,
 /* enclave_mode_ops: fixup (inside, non-blocking) and fixup_after_aex (may block). */
 bool shim_fixup(void *arg, uint64_t addr, uint32_t error_code);
 bool shim_fixup_after_aex(void *arg, uint64_t addr, uint32_t error_code);
+/* The platform's fault path for a window page (signal context). */
+enum sgx_fault_result shim_vma_fault(struct shim *s, uint64_t addr, bool is_write);
 /* SIGBUS outside enclave mode: a window fault? true if resolved (retry). */
 bool shim_window_fault(struct shim *s, uint64_t addr, bool is_write);
 /* The child of a fork: the parent's windows become inaccessible. */
 void shim_mm_after_fork(struct shim *s);
+
+/*
+ * Shared mode (preload_shared.c). Program calls run in normal context and
+ * return 0 or -errno; shim_shared_fault and the LP ops run in signal
+ * handlers on the calling thread's own connection.
+ */
+int shim_shared_start(struct shim *s);		/* s->lock held */
+int shim_shared_open(struct shim *s, struct shim_encl **out);
+void shim_shared_release(struct shim *s, struct shim_encl *se);
+long shim_shared_ioctl(struct shim *s, struct shim_encl *se, unsigned long cmd,
+		       unsigned long arg);
+int shim_shared_mmap(struct shim *s, struct shim_encl *se, uint64_t addr, uint64_t len, int prot,
+		     int flags, bool *window);
+int shim_shared_munmap(struct shim *s, uint64_t addr, uint64_t len, bool local);
+int shim_shared_mprotect(struct shim *s, uint64_t addr, uint64_t len, int prot);
+enum sgx_fault_result shim_shared_fault(struct shim *s, uint64_t addr, bool is_write);
+const struct enclave_mode_lp_ops *shim_shared_lp_ops(struct shim *s);
+void shim_shared_after_fork(struct shim *s);	/* the child, from the atfork hook */
+void shim_shared_print_stats(struct shim *s, FILE *f);
 
 /* Signals (preload_sig.c). */
 int shim_sig_init(struct shim *s);	/* before enclave_mode_install */

@@ -65,7 +65,12 @@ static int open_device(struct shim *s, enum shim_file_kind kind, int flags)
 		return fail(ENOMEM);
 	f->kind = kind;
 	shim_enter();
-	if (kind == SHIM_FILE_PROVISION) {
+	if (kind == SHIM_FILE_PROVISION && !s->platform) {
+		/* Shared mode: a provision fd with no ioctl; PROVISION waits for fd passing. */
+		fd = (int)syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDWR | (flags & O_CLOEXEC));
+		if (fd < 0)
+			fd = -errno;
+	} else if (kind == SHIM_FILE_PROVISION) {
 		fd = sgx_provision_open(s->platform);
 		if (fd >= 0 && !(flags & O_CLOEXEC))
 			fcntl(fd, F_SETFD, 0);
@@ -80,7 +85,15 @@ static int open_device(struct shim *s, enum shim_file_kind kind, int flags)
 		free(f);
 		return fail(-fd);
 	}
-	if (kind == SHIM_FILE_ENCLAVE) {
+	if (kind == SHIM_FILE_ENCLAVE && !s->platform) {
+		ret = shim_shared_open(s, &f->se);
+		if (ret) {
+			shim_leave();
+			shim_sys_close(fd);
+			free(f);
+			return fail(-ret);
+		}
+	} else if (kind == SHIM_FILE_ENCLAVE) {
 		ret = sgx_open(s->platform, &encl);
 		if (!ret) {
 			f->se = shim_encl_new(s, encl);
@@ -358,7 +371,10 @@ int ioctl(int fd, unsigned long cmd, ...)
 	if (f->se->inherited)
 		return fail(EIO);
 	shim_enter();
-	ret = sgx_ioctl(f->se->encl, (unsigned int)cmd, arg);
+	if (f->se->encl)
+		ret = sgx_ioctl(f->se->encl, (unsigned int)cmd, arg);
+	else
+		ret = shim_shared_ioctl(s, f->se, cmd, arg);
 	after_ioctl(s, f->se, cmd, arg, ret);
 	shim_leave();
 	if (ret < 0)

@@ -81,6 +81,7 @@ struct shim_encl *shim_encl_new(struct shim *s, struct sgx_encl *encl)
 	if (!se)
 		return NULL;
 	se->encl = encl;
+	se->memfd = -1;
 	atomic_store(&se->fds, 1);
 	pthread_mutex_lock(&s->lock);
 	for (i = 0; i < SHIM_MAX_ENCLS; i++) {
@@ -135,13 +136,18 @@ static void encl_maybe_free(struct shim *s, struct shim_encl *se)
 		shim_sys_munmap(se->cur, n);
 		shim_sys_munmap(se->epcm, n);
 	}
+	if (se->memfd >= 0)
+		shim_sys_close(se->memfd);
 	free(se);
 }
 
 void shim_encl_fd_closed(struct shim *s, struct shim_encl *se)
 {
-	if (!se->inherited)
-		sgx_release(se->encl);	/* the windows keep the enclave until munmap */
+	/* The windows keep the enclave until munmap (the manager's, or the daemon's). */
+	if (!se->inherited && se->encl)
+		sgx_release(se->encl);
+	else if (!se->inherited)
+		shim_shared_release(s, se);
 	se->released = true;
 	encl_maybe_free(s, se);
 }
@@ -279,8 +285,11 @@ void shim_encl_epcm_changed(struct shim *s, struct shim_encl *se, uint64_t addr,
  * Faults
  */
 
-/* What the EPCM of the LP's enclave allows at addr now (PROT_*); -1 if unknown. */
-static int epcm_allows(struct shim *s, struct sgx_lp *lp, uint64_t addr)
+/*
+ * What the EPCM of the calling thread's enclave allows at addr now (PROT_*);
+ * -1 if unknown. The LP is the thread's, local or on the daemon.
+ */
+static int epcm_allows(struct shim *s, uint64_t addr)
 {
 	static const struct { uint32_t access; int prot; } kinds[] = {
 		{ 0, PROT_READ }, { X86_PF_WRITE, PROT_WRITE }, { X86_PF_INSTR, PROT_EXEC },
@@ -288,10 +297,10 @@ static int epcm_allows(struct shim *s, struct sgx_lp *lp, uint64_t addr)
 	struct sgx_exception exc;
 	int allowed = 0;
 
-	if (!lp || !sgx_lp_enclave(lp))
+	if (!enclave_mode_thread_inside(s->em))
 		return -1;
 	for (unsigned int i = 0; i < 3; i++) {
-		if (sgx_lp_translate(s->cpu, lp, addr, kinds[i].access, &exc)) {
+		if (enclave_mode_thread_translate(s->em, addr, kinds[i].access, &exc)) {
 			allowed |= kinds[i].prot;
 		} else if (!(exc.error_code & X86_PF_SGX)) {
 			return -1;	/* not in the EPC (any more): nothing known */
@@ -334,11 +343,11 @@ static bool fixup_load(struct shim *s, struct shim_encl *se, uint64_t addr, int 
 
 	if (!leaf_fault && resident && !(se->cur[pg] & access))
 		return false;	/* our protection denies it: an EPCM matter, nothing to load */
-	r = sgx_vma_fault(s->platform, addr, access == PROT_WRITE);
+	r = shim_vma_fault(s, addr, access == PROT_WRITE);
 	if (r == SGX_FAULT_RETRY)
 		return true;	/* no free EPC yet: the kernel retries forever too */
 	if (r != SGX_FAULT_RESOLVED) {
-		if (s->debug) {
+		if (s->debug && s->platform) {
 			struct sgx_platform_stats st;
 
 			sgx_platform_get_stats(s->platform, &st);
@@ -400,13 +409,12 @@ bool shim_fixup(void *arg, uint64_t addr, uint32_t error_code)
 {
 	struct shim *s = arg;
 	struct shim_encl *se;
-	struct sgx_lp *lp;
 	uint64_t page = addr & ~(PAGE - 1);
 	unsigned long pg;
 	int access = fault_access(error_code), vma, allowed, want, old;
 	bool ok = false;
 
-	if (!s || !s->platform || s->pid != getpid())
+	if (!s || !shim_active(s) || s->pid != getpid())
 		return false;
 	se = shim_encl_at(s, addr);
 	if (!se)
@@ -415,15 +423,14 @@ bool shim_fixup(void *arg, uint64_t addr, uint32_t error_code)
 	vma = se->vma[pg] & EPCM_ALL;
 	if (!(vma & access))
 		goto out;	/* the program's protection denies it: a real #PF */
-	lp = enclave_mode_thread_lp(s->em);
-	if (!lp || !sgx_lp_enclave(lp)) {
+	if (!enclave_mode_thread_inside(s->em)) {
 		/* EENTER/ERESUME's TCS or SSA is not in the EPC (evicted, EBLOCKed). */
 		ok = fixup_load(s, se, addr, access, true);
 		goto out;
 	}
 	if (!page_resident(page))
 		goto out;
-	allowed = epcm_allows(s, lp, addr);
+	allowed = epcm_allows(s, addr);
 	if (allowed < 0) {
 		not_in_epc = page;
 		goto out;
@@ -446,7 +453,7 @@ bool shim_fixup_after_aex(void *arg, uint64_t addr, uint32_t error_code)
 	int access = fault_access(error_code);
 	bool ok = false;
 
-	if (!s || !s->platform || s->pid != getpid() || (error_code & X86_PF_SGX))
+	if (!s || !shim_active(s) || s->pid != getpid() || (error_code & X86_PF_SGX))
 		return false;	/* the EPCM's own denial: nothing to load */
 	se = shim_encl_at(s, addr);
 	if (!se) {
@@ -469,13 +476,21 @@ bool shim_fixup_after_aex(void *arg, uint64_t addr, uint32_t error_code)
 	return ok;
 }
 
+/* The fault path of whichever platform hosts the windows (signal context). */
+enum sgx_fault_result shim_vma_fault(struct shim *s, uint64_t addr, bool is_write)
+{
+	if (s->sh)
+		return shim_shared_fault(s, addr, is_write);
+	return sgx_vma_fault(s->platform, addr, is_write);
+}
+
 bool shim_window_fault(struct shim *s, uint64_t addr, bool is_write)
 {
 	enum sgx_fault_result r;
 
-	if (!s->platform || s->pid != getpid())
+	if (!shim_active(s) || s->pid != getpid())
 		return false;
-	r = sgx_vma_fault(s->platform, addr, is_write);
+	r = shim_vma_fault(s, addr, is_write);
 	return r == SGX_FAULT_RESOLVED || r == SGX_FAULT_RETRY;
 }
 
@@ -526,10 +541,11 @@ static int forget_windows(struct shim *s, uint64_t a, uint64_t len)
 {
 	int ret;
 
-	if (!s->platform || !overlaps_window(s, a, a + len))
+	if (!shim_active(s) || !overlaps_window(s, a, a + len))
 		return 0;
 	shim_enter();
-	ret = sgx_munmap(s->platform, (unsigned long)a, (unsigned long)len);
+	ret = s->sh ? shim_shared_munmap(s, a, len, false) :
+	      sgx_munmap(s->platform, (unsigned long)a, (unsigned long)len);
 	shim_leave();
 	if (!ret)
 		window_range_set(s, a, a + len, -1, false);
@@ -551,6 +567,20 @@ static void *mmap_device(struct shim *s, struct shim_file *f, void *addr, size_t
 		return fail_ptr(EIO);
 	if (!len || !plen || (a & (PAGE - 1)))
 		return fail_ptr(EINVAL);
+	if (s->sh) {
+		bool window = false;
+
+		shim_enter();
+		ret = shim_shared_mmap(s, se, a, len, prot, flags, &window);
+		shim_leave();
+		if (ret)
+			return fail_ptr(-ret);
+		if (window) {
+			window_range_set(s, a, a + plen, prot & 7, true);
+			return addr;
+		}
+		goto dead;
+	}
 	shim_enter();
 	ret = sgx_mmap_check(se->encl, a, len, prot, flags);
 	shim_leave();
@@ -567,6 +597,7 @@ static void *mmap_device(struct shim *s, struct shim_file *f, void *addr, size_t
 		window_range_set(s, a, a + plen, prot & 7, true);
 		return addr;
 	}
+dead:
 	/* Outside ELRANGE / no enclave yet: a mapping whose every access is SIGBUS. */
 	fd = dead_fd(s);
 	if (fd < 0)
@@ -605,11 +636,12 @@ int munmap(void *addr, size_t len)
 	uint64_t a = (uint64_t)(uintptr_t)addr, plen = (len + PAGE - 1) & ~(PAGE - 1);
 	int ret;
 
-	if (!s || shim_inside() || !s->platform || !len || (a & (PAGE - 1)) || a + plen < a ||
+	if (!s || shim_inside() || !shim_active(s) || !len || (a & (PAGE - 1)) || a + plen < a ||
 	    !overlaps_window(s, a, a + plen))
 		return shim_sys_munmap(addr, len);
 	shim_enter();
-	ret = sgx_munmap(s->platform, (unsigned long)a, (unsigned long)len);
+	ret = s->sh ? shim_shared_munmap(s, a, len, true) :
+	      sgx_munmap(s->platform, (unsigned long)a, (unsigned long)len);
 	shim_leave();
 	if (ret)
 		return fail(-ret);
@@ -623,11 +655,12 @@ int mprotect(void *addr, size_t len, int prot)
 	uint64_t a = (uint64_t)(uintptr_t)addr, plen = (len + PAGE - 1) & ~(PAGE - 1);
 	int ret;
 
-	if (!s || shim_inside() || !s->platform || !len || (a & (PAGE - 1)) || a + plen < a ||
+	if (!s || shim_inside() || !shim_active(s) || !len || (a & (PAGE - 1)) || a + plen < a ||
 	    !overlaps_window(s, a, a + plen))
 		return shim_sys_mprotect(addr, len, prot);
 	shim_enter();
-	ret = sgx_mprotect(s->platform, (unsigned long)a, (unsigned long)len, prot);
+	ret = s->sh ? shim_shared_mprotect(s, a, len, prot) :
+	      sgx_mprotect(s->platform, (unsigned long)a, (unsigned long)len, prot);
 	shim_leave();
 	if (ret)
 		return fail(-ret);
@@ -656,7 +689,7 @@ void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 		new_addr = va_arg(ap, void *);
 		va_end(ap);
 	}
-	if (!s || shim_inside() || !s->platform || (a & (PAGE - 1)) || !olen ||
+	if (!s || shim_inside() || !shim_active(s) || (a & (PAGE - 1)) || !olen ||
 	    !overlaps_window(s, a, a + olen))
 		return (void *)syscall(SYS_mremap, old, old_len, new_len, flags, new_addr);
 	if (flags & MREMAP_DONTUNMAP)
