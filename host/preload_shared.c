@@ -306,6 +306,22 @@ enum sgx_fault_result shim_shared_fault(struct shim *s, uint64_t addr, bool is_w
  * The process connection
  */
 
+/* Why a conversation failed, in words. */
+static const char *conv_why(struct shim_shared *sh, int err)
+{
+	const char *why = sgxd_client_error(sh->c);
+
+	return why && *why ? why : strerror(-err);
+}
+
+/* A failed conversation on the process connection: the enclave fd's EIO. */
+static int conv_error(struct shim *s, struct shim_shared *sh, int err)
+{
+	if (s->debug)
+		fprintf(stderr, "sgxemu: shared mode: %s\n", conv_why(sh, err));
+	return err == -ENOSYS ? -ENOSYS : -EIO;
+}
+
 static int make_uffd(void)
 {
 	struct uffdio_api api = { .api = UFFD_API, .features = SHARED_UFFD_FEATURES };
@@ -349,7 +365,7 @@ int shim_shared_start(struct shim *s)
 	if (ret || status) {
 		fprintf(stderr, "sgxemu: shared mode: cannot attach to EPC cgroup %s: %s\n",
 			s->shared_cgroup ? s->shared_cgroup : "(own)",
-			ret ? sgxd_client_error(sh->c) : strerror(-status));
+			ret ? conv_why(sh, ret) : strerror(-status));
 		ret = ret ? -ENODEV : status;
 		goto fail;
 	}
@@ -364,7 +380,7 @@ int shim_shared_start(struct shim *s)
 	ret = sgxd_send_uffd(sh->c, sh->uffd, &status);
 	if (ret || status) {
 		fprintf(stderr, "sgxemu: shared mode: the daemon did not take the userfaultfd: "
-			"%s\n", ret ? sgxd_client_error(sh->c) : strerror(-status));
+			"%s\n", ret ? conv_why(sh, ret) : strerror(-status));
 		ret = ret ? (ret == -ENOSYS ? -ENOSYS : -ENODEV) : status;
 		goto fail;
 	}
@@ -379,14 +395,6 @@ fail:
 	sgxd_client_close(sh->c);
 	free(sh);
 	return ret;
-}
-
-/* A failed conversation on the process connection: the enclave fd's EIO. */
-static int conv_error(struct shim *s, struct shim_shared *sh, int err)
-{
-	if (s->debug)
-		fprintf(stderr, "sgxemu: shared mode: %s\n", sgxd_client_error(sh->c));
-	return err == -ENOSYS ? -ENOSYS : -EIO;
 }
 
 int shim_shared_open(struct shim *s, struct shim_encl **out)
