@@ -212,6 +212,14 @@ int sgx_cpu_check_invariants(struct sgx_cpu *cpu, char *buf, size_t len);
 struct sgx_lp *sgx_lp_create(struct sgx_cpu *cpu);	/* NULL if max_lps reached */
 void sgx_lp_destroy(struct sgx_lp *lp);		/* must be outside enclave mode */
 unsigned int sgx_lp_id(const struct sgx_lp *lp);
+/*
+ * Take an LP out of enclave mode without an AEX: nothing is saved and the
+ * TCS stays busy. For a host thread that is gone and will never resume
+ * (shared mode: a program thread killed inside), when sgx_aex() cannot
+ * complete because its SSA frame cannot be brought into the EPC. 0, or
+ * -EINVAL if the LP was not inside.
+ */
+int sgx_lp_force_exit(struct sgx_lp *lp);
 
 /* Enclave mode of an LP: the SECS EPC address of the enclave, or NULL. */
 void *sgx_lp_enclave(const struct sgx_lp *lp);

@@ -54,6 +54,11 @@ void sgx_lp_destroy(struct sgx_lp *lp)
 	pthread_mutex_unlock(&cpu->lp_lock);
 }
 
+int sgx_lp_force_exit(struct sgx_lp *lp)
+{
+	return sgx_lp_leave_enclave(lp->cpu, lp);
+}
+
 unsigned int sgx_lp_id(const struct sgx_lp *lp)
 {
 	return lp->id;

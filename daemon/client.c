@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -18,9 +20,18 @@
 
 #define CLIENT_TIMEOUT_MS	30000	/* a reply that does not come is a dead daemon */
 
+/*
+ * A process client comes from calloc; a thread client (made and used in
+ * signal handlers) from mmap, and its calls format nothing (thread = true).
+ * 'fds': what came with the last reply (ENCL_MEMFD's memfd), taken by the
+ * caller or closed at the next call.
+ */
 struct sgxd_client {
 	int fd;
 	uint32_t next_id;
+	bool thread;
+	struct sgxd_fds fds;
+	int send_fd;		/* UFFD: an fd to pass with the next request, -1 none */
 	char err[256];
 	uint8_t in[SGXD_HDR_SIZE + SGXD_MAX_PAYLOAD];
 	struct sgxd_wbuf req;
@@ -51,9 +62,16 @@ int sgxd_client_fd(const struct sgxd_client *c)
 
 static int fail(struct sgxd_client *c, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+static void set_err(struct sgxd_client *c, const char *a, const char *b);
 static int fail(struct sgxd_client *c, int err, const char *fmt, ...)
 {
 	va_list ap;
+
+	/* A thread client runs in signal handlers: no formatting. */
+	if (c->thread) {
+		set_err(c, fmt, NULL);
+		return err;
+	}
 
 	va_start(ap, fmt);
 	vsnprintf(c->err, sizeof(c->err), fmt, ap);
@@ -61,42 +79,86 @@ static int fail(struct sgxd_client *c, int err, const char *fmt, ...)
 	return err;
 }
 
-int sgxd_client_call(struct sgxd_client *c, uint16_t type, struct sgxd_wbuf *req,
-		     const uint8_t **reply, size_t *reply_len)
+/* Async-signal-safe copy of a message into c->err. */
+static void set_err(struct sgxd_client *c, const char *a, const char *b)
+{
+	size_t n = 0;
+
+	for (; a && *a && n + 1 < sizeof(c->err); a++)
+		c->err[n++] = *a;
+	if (b && *b && n + 3 < sizeof(c->err)) {
+		c->err[n++] = ':';
+		c->err[n++] = ' ';
+		for (; *b && n + 1 < sizeof(c->err); b++)
+			c->err[n++] = *b;
+	}
+	c->err[n] = '\0';
+}
+
+/*
+ * One request and its reply, formatting nothing: async-signal-safe (send,
+ * poll, recvmsg, close). On failure *why is a constant message and *detail
+ * (may be NULL) a string of the daemon's (ERROR's reason) or NULL; with
+ * *add_errno the errno's text belongs after it.
+ */
+static int do_call(struct sgxd_client *c, uint16_t type, struct sgxd_wbuf *req,
+		   const uint8_t **reply, size_t *reply_len, const char **why, const char **detail,
+		   bool *add_errno)
 {
 	uint32_t id = ++c->next_id;
 	struct sgxd_hdr h;
-	const char *why;
 	int ret;
 
-	if (c->fd < 0)
-		return fail(c, -ENOTCONN, "not connected");
+	*detail = NULL;
+	*add_errno = false;
+	/* An fd of the previous reply that nobody took. */
+	sgxd_fds_close(&c->fds);
+	if (c->fd < 0) {
+		*why = "not connected";
+		return -ENOTCONN;
+	}
 	ret = sgxd_w_finish(req, type, id);
-	if (ret)
-		return fail(c, ret, "request too large");
-	ret = sgxd_send_all(c->fd, req->data, SGXD_HDR_SIZE + req->len);
+	if (ret) {
+		*why = "request too large";
+		return ret;
+	}
+	ret = sgxd_sendmsg_fd(c->fd, req->data, SGXD_HDR_SIZE + req->len, c->send_fd);
+	c->send_fd = -1;
 	if (ret) {
 		/* The daemon may have refused us and closed: its ERROR is still queued. */
 		int sret = ret;
 
-		ret = sgxd_recv_all(c->fd, c->in, SGXD_HDR_SIZE, 1000, NULL);
+		ret = sgxd_recvmsg_all(c->fd, c->in, SGXD_HDR_SIZE, 1000, NULL, &c->fds);
 		sgxd_hdr_decode(c->in, &h);
-		if (ret || h.type != SGXD_MSG_ERROR)
-			return fail(c, sret, "lost the connection to the daemon: %s",
-				    strerror(-sret));
+		if (ret || h.type != SGXD_MSG_ERROR) {
+			*why = "lost the connection to the daemon";
+			*add_errno = true;
+			return sret;
+		}
 	} else {
-		ret = sgxd_recv_all(c->fd, c->in, SGXD_HDR_SIZE, CLIENT_TIMEOUT_MS, NULL);
-		if (ret)
-			return fail(c, ret, "no reply from the daemon: %s",
-				    ret == -ECONNRESET ? "connection closed" : strerror(-ret));
+		ret = sgxd_recvmsg_all(c->fd, c->in, SGXD_HDR_SIZE, CLIENT_TIMEOUT_MS, NULL,
+				       &c->fds);
+		if (ret) {
+			*why = "no reply from the daemon";
+			if (ret == -ECONNRESET)
+				*detail = "connection closed";
+			else
+				*add_errno = true;
+			return ret;
+		}
 	}
 	sgxd_hdr_decode(c->in, &h);
-	ret = sgxd_hdr_check(&h, false, &why);
-	if (ret)
-		return fail(c, -EPROTO, "malformed reply from the daemon: %s", why);
-	ret = sgxd_recv_all(c->fd, c->in + SGXD_HDR_SIZE, h.length, CLIENT_TIMEOUT_MS, NULL);
-	if (ret)
-		return fail(c, -EPROTO, "truncated reply from the daemon");
+	ret = sgxd_hdr_check(&h, false, detail);
+	if (ret) {
+		*why = "malformed reply from the daemon";
+		return -EPROTO;
+	}
+	ret = sgxd_recvmsg_all(c->fd, c->in + SGXD_HDR_SIZE, h.length, CLIENT_TIMEOUT_MS, NULL,
+			       &c->fds);
+	if (ret) {
+		*why = "truncated reply from the daemon";
+		return -EPROTO;
+	}
 	if (h.type == SGXD_MSG_ERROR) {
 		struct sgxd_rbuf r;
 		int32_t e;
@@ -105,16 +167,44 @@ int sgxd_client_call(struct sgxd_client *c, uint16_t type, struct sgxd_wbuf *req
 		sgxd_r_init(&r, c->in + SGXD_HDR_SIZE, h.length);
 		e = sgxd_r_s32(&r);
 		msg = sgxd_r_str(&r);
-		if (sgxd_r_end(&r) || e >= 0 || e < -4095)
-			return fail(c, -EPROTO, "malformed error message from the daemon");
-		return fail(c, e, "the daemon refused: %s", msg);
+		if (sgxd_r_end(&r) || e >= 0 || e < -4095) {
+			*why = "malformed error message from the daemon";
+			return -EPROTO;
+		}
+		*why = "the daemon refused";
+		*detail = msg;
+		return e;
 	}
-	if (h.type != (type | SGXD_REPLY) || h.id != id || h.length < 4)
-		return fail(c, -EPROTO, "unexpected reply from the daemon (type 0x%x id %u)",
-			    h.type, h.id);
+	/* Only ENCL_MEMFD's reply carries an fd, and at most one. */
+	if (h.type != (type | SGXD_REPLY) || h.id != id || h.length < 4 || c->fds.ctrunc ||
+	    c->fds.nr > (type == SGXD_MSG_ENCL_MEMFD ? 1u : 0u)) {
+		*why = "unexpected reply from the daemon";
+		return -EPROTO;
+	}
 	*reply = c->in + SGXD_HDR_SIZE;
 	*reply_len = h.length;
 	return 0;
+}
+
+int sgxd_client_call(struct sgxd_client *c, uint16_t type, struct sgxd_wbuf *req,
+		     const uint8_t **reply, size_t *reply_len)
+{
+	const char *why = NULL, *detail = NULL;
+	bool add_errno = false;
+	int ret = do_call(c, type, req, reply, reply_len, &why, &detail, &add_errno);
+
+	if (!ret)
+		return 0;
+	sgxd_fds_close(&c->fds);
+	if (c->thread)
+		set_err(c, why, detail);
+	else if (add_errno)
+		fail(c, ret, "%s: %s", why, strerror(-ret));
+	else if (detail)
+		fail(c, ret, "%s: %s", why, detail);
+	else
+		fail(c, ret, "%s", why);
+	return ret;
 }
 
 int sgxd_client_connect(const char *path, enum sgxd_role role, const char *name,
@@ -137,6 +227,8 @@ int sgxd_client_connect(const char *path, enum sgxd_role role, const char *name,
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	sgxd_fds_init(&c->fds);
+	c->send_fd = -1;
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (c->fd < 0) {
 		ret = -errno;
@@ -187,9 +279,13 @@ void sgxd_client_close(struct sgxd_client *c)
 {
 	if (!c)
 		return;
+	sgxd_fds_close(&c->fds);
 	if (c->fd >= 0)
 		close(c->fd);
-	free(c);
+	if (c->thread)
+		munmap(c, sizeof(*c));
+	else
+		free(c);
 }
 
 /* A reply that is only a status. */
@@ -627,71 +723,337 @@ int sgxd_encl_ioctl(struct sgxd_client *c, uint32_t handle, unsigned long cmd, v
 	return 0;
 }
 
-/* ---- shared mode, slice 2: implemented by the daemon side (stubs until then) ---- */
+/* ---- shared mode, slice 2: windows, faults and logical processors ---- */
 
+/*
+ * A thread connection, from a signal handler: memory from mmap, raw
+ * system calls, no formatting (c->thread). 0 or -errno (the daemon's
+ * THREAD_JOIN status: -ESRCH without a process connection of this pid).
+ */
 int sgxd_client_connect_thread(const char *path, int kick_signal, struct sgxd_client **out)
 {
-	(void)path; (void)kick_signal; *out = NULL;
-	return -ENOSYS;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int saved_errno = errno, ret, st;
+	struct sgxd_client *c;
+	const uint8_t *rep;
+	struct sgxd_rbuf r;
+	size_t n = 0, len;
+
+	*out = NULL;
+	while (path && path[n])
+		n++;
+	if (!n || n >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, path, n + 1);
+	c = mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (c == MAP_FAILED) {
+		errno = saved_errno;
+		return -ENOMEM;
+	}
+	c->thread = true;
+	c->send_fd = -1;
+	sgxd_fds_init(&c->fds);
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		ret = -errno;
+		goto err;
+	}
+	sgxd_w_init(&c->req);
+	sgxd_w_u32(&c->req, (uint32_t)getpid());
+	sgxd_w_u32(&c->req, SGXD_ROLE_PROGRAM);
+	sgxd_w_u32(&c->req, 0);
+	sgxd_w_str(&c->req, "thread");
+	ret = sgxd_client_call(c, SGXD_MSG_HELLO, &c->req, &rep, &len);
+	if (ret)
+		goto err;
+	sgxd_r_init(&r, rep, len);
+	st = sgxd_r_s32(&r);
+	(void)sgxd_r_u32(&r);
+	(void)sgxd_r_u32(&r);
+	(void)sgxd_r_str(&r);
+	ret = sgxd_r_end(&r) ? -EPROTO : st;
+	if (ret)
+		goto err;
+	sgxd_w_init(&c->req);
+	sgxd_w_u32(&c->req, (uint32_t)syscall(SYS_gettid));
+	sgxd_w_u32(&c->req, (uint32_t)kick_signal);
+	ret = sgxd_client_call(c, SGXD_MSG_THREAD_JOIN, &c->req, &rep, &len);
+	if (ret)
+		goto err;
+	sgxd_r_init(&r, rep, len);
+	st = sgxd_r_s32(&r);
+	(void)sgxd_r_u32(&r);	/* the LP's id */
+	ret = sgxd_r_end(&r) ? -EPROTO : st;
+	if (ret)
+		goto err;
+	*out = c;
+	errno = saved_errno;
+	return 0;
+err:
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	sgxd_client_close(c);
+	errno = saved_errno;
+	return ret;
 }
 
 int sgxd_encl_memfd(struct sgxd_client *c, uint32_t handle, int *memfd, uint64_t *base,
 		    uint64_t *size, int *status)
 {
-	(void)c; (void)handle; (void)base; (void)size; *memfd = -1; *status = -ENOSYS;
-	return -ENOSYS;
+	const uint8_t *rep;
+	struct sgxd_rbuf r;
+	size_t len;
+	int ret;
+
+	*memfd = -1;
+	sgxd_w_init(&c->req);
+	sgxd_w_u32(&c->req, handle);
+	ret = sgxd_client_call(c, SGXD_MSG_ENCL_MEMFD, &c->req, &rep, &len);
+	if (ret)
+		return ret;
+	sgxd_r_init(&r, rep, len);
+	*status = sgxd_r_s32(&r);
+	*base = sgxd_r_u64(&r);
+	*size = sgxd_r_u64(&r);
+	if (sgxd_r_end(&r) || (!*status) != (c->fds.nr == 1)) {
+		sgxd_fds_close(&c->fds);
+		return fail(c, -EPROTO, "malformed ENCL_MEMFD reply");
+	}
+	if (!*status) {
+		*memfd = c->fds.fd[0];	/* ours now (received close-on-exec) */
+		c->fds.fd[0] = -1;
+		c->fds.nr = 0;
+	}
+	return 0;
 }
 
 int sgxd_send_uffd(struct sgxd_client *c, int uffd, int *status)
 {
-	(void)c; (void)uffd; *status = -ENOSYS;
-	return -ENOSYS;
+	if (uffd < 0)
+		return fail(c, -EBADF, "no userfaultfd to send");
+	sgxd_w_init(&c->req);
+	c->send_fd = uffd;	/* the kernel passes a copy; the caller keeps its own */
+	return status_only(c, SGXD_MSG_UFFD, status);
 }
 
 int sgxd_encl_mmap(struct sgxd_client *c, uint32_t handle, uint64_t addr, uint64_t len, int prot,
 		   int flags, bool *window, int *status)
 {
-	(void)c; (void)handle; (void)addr; (void)len; (void)prot; (void)flags;
-	*window = false; *status = -ENOSYS;
-	return -ENOSYS;
+	const uint8_t *rep;
+	struct sgxd_rbuf r;
+	size_t rlen;
+	uint8_t w;
+	int ret;
+
+	*window = false;
+	sgxd_w_init(&c->req);
+	sgxd_w_u32(&c->req, handle);
+	sgxd_w_u64(&c->req, addr);
+	sgxd_w_u64(&c->req, len);
+	sgxd_w_u32(&c->req, (uint32_t)prot);
+	sgxd_w_u32(&c->req, (uint32_t)flags);
+	ret = sgxd_client_call(c, SGXD_MSG_ENCL_MMAP, &c->req, &rep, &rlen);
+	if (ret)
+		return ret;
+	sgxd_r_init(&r, rep, rlen);
+	*status = sgxd_r_s32(&r);
+	w = sgxd_r_u8(&r);
+	if (sgxd_r_end(&r) || w > 1)
+		return fail(c, -EPROTO, "malformed ENCL_MMAP reply");
+	*window = w;
+	return 0;
 }
 
 int sgxd_encl_munmap(struct sgxd_client *c, uint64_t addr, uint64_t len, int *status)
 {
-	(void)c; (void)addr; (void)len; *status = -ENOSYS;
-	return -ENOSYS;
+	sgxd_w_init(&c->req);
+	sgxd_w_u64(&c->req, addr);
+	sgxd_w_u64(&c->req, len);
+	return status_only(c, SGXD_MSG_ENCL_MUNMAP, status);
 }
 
 int sgxd_encl_mprotect(struct sgxd_client *c, uint64_t addr, uint64_t len, int prot,
 		       int *status)
 {
-	(void)c; (void)addr; (void)len; (void)prot; *status = -ENOSYS;
-	return -ENOSYS;
+	sgxd_w_init(&c->req);
+	sgxd_w_u64(&c->req, addr);
+	sgxd_w_u64(&c->req, len);
+	sgxd_w_u32(&c->req, (uint32_t)prot);
+	return status_only(c, SGXD_MSG_ENCL_MPROTECT, status);
 }
 
+/* 0 with *result, or -errno (the conversation failed, or the daemon's status). */
 int sgxd_fault(struct sgxd_client *c, uint64_t addr, bool is_write, int *result)
 {
-	(void)c; (void)addr; (void)is_write; *result = -1;
-	return -ENOSYS;
+	int saved_errno = errno, ret, st;
+	const uint8_t *rep;
+	struct sgxd_rbuf r;
+	uint32_t res;
+	size_t len;
+
+	*result = -1;
+	sgxd_w_init(&c->req);
+	sgxd_w_u64(&c->req, addr);
+	sgxd_w_u32(&c->req, is_write);
+	ret = sgxd_client_call(c, SGXD_MSG_FAULT, &c->req, &rep, &len);
+	if (!ret) {
+		sgxd_r_init(&r, rep, len);
+		st = sgxd_r_s32(&r);
+		res = sgxd_r_u32(&r);
+		if (sgxd_r_end(&r))
+			ret = fail(c, -EPROTO, "malformed FAULT reply");
+		else if (st)
+			ret = st;
+		else
+			*result = (int)res;
+	}
+	errno = saved_errno;
+	return ret;
+}
+
+static void w_regs(struct sgxd_wbuf *w, const struct sgx_regs *g)
+{
+	uint64_t v[20];
+
+	_Static_assert(sizeof(*g) == sizeof(v), "sgx_regs is 20 u64");
+	memcpy(v, g, sizeof(v));
+	for (unsigned int i = 0; i < 20; i++)
+		sgxd_w_u64(w, v[i]);
+}
+
+static void r_regs(struct sgxd_rbuf *r, struct sgx_regs *g)
+{
+	uint64_t v[20];
+
+	for (unsigned int i = 0; i < 20; i++)
+		v[i] = sgxd_r_u64(r);
+	memcpy(g, v, sizeof(v));
+}
+
+static void w_exc(struct sgxd_wbuf *w, const struct sgx_exception *e)
+{
+	sgxd_w_u8(w, e ? e->vector : 0);
+	sgxd_w_u32(w, e ? e->error_code : 0);
+	sgxd_w_u64(w, e ? e->addr : 0);
+}
+
+static void r_exc(struct sgxd_rbuf *r, struct sgx_exception *e)
+{
+	e->vector = sgxd_r_u8(r);
+	e->error_code = sgxd_r_u32(r);
+	e->addr = sgxd_r_u64(r);
+}
+
+static bool r_lp_state(struct sgxd_rbuf *r, struct sgxd_lp_state *st)
+{
+	uint8_t inside = sgxd_r_u8(r);
+
+	st->encl_base = sgxd_r_u64(r);
+	st->encl_size = sgxd_r_u64(r);
+	st->inside = inside;
+	return inside <= 1;
+}
+
+/*
+ * ENCLU, AEX: the reply is status, s32 ret, regs, exception, LP state. A
+ * non-zero status (not a thread connection: -EINVAL) comes alone and is
+ * returned.
+ */
+static int lp_call(struct sgxd_client *c, uint16_t type, struct sgx_regs *regs,
+		   struct sgx_exception *exc, int *ret_out, struct sgxd_lp_state *st)
+{
+	struct sgxd_lp_state lps = { 0 };
+	struct sgx_exception e = { 0 };
+	struct sgx_regs g;
+	const uint8_t *rep;
+	struct sgxd_rbuf r;
+	size_t len;
+	int ret, status, leaf_ret;
+	bool ok;
+
+	ret = sgxd_client_call(c, type, &c->req, &rep, &len);
+	if (ret)
+		return ret;
+	sgxd_r_init(&r, rep, len);
+	status = sgxd_r_s32(&r);
+	if (status)
+		return sgxd_r_end(&r) ? fail(c, -EPROTO, "malformed LP reply") : status;
+	leaf_ret = sgxd_r_s32(&r);
+	r_regs(&r, &g);
+	r_exc(&r, &e);
+	ok = r_lp_state(&r, &lps);
+	if (sgxd_r_end(&r) || !ok)
+		return fail(c, -EPROTO, "malformed LP reply");
+	*regs = g;
+	if (exc)
+		*exc = e;
+	*ret_out = leaf_ret;
+	if (st)
+		*st = lps;
+	return 0;
 }
 
 int sgxd_enclu(struct sgxd_client *c, struct sgx_regs *regs, struct sgx_exception *exc, int *ret,
 	       struct sgxd_lp_state *st)
 {
-	(void)c; (void)regs; (void)exc; (void)st; *ret = -1;
-	return -ENOSYS;
+	int saved_errno = errno, r;
+
+	*ret = -1;
+	sgxd_w_init(&c->req);
+	w_regs(&c->req, regs);
+	r = lp_call(c, SGXD_MSG_ENCLU, regs, exc, ret, st);
+	errno = saved_errno;
+	return r;
 }
 
 int sgxd_aex(struct sgxd_client *c, struct sgx_regs *regs, const struct sgx_exception *exc,
 	     struct sgx_exception *ssa_fault, int *ret, struct sgxd_lp_state *st)
 {
-	(void)c; (void)regs; (void)exc; (void)ssa_fault; (void)st; *ret = -EINVAL;
-	return -ENOSYS;
+	int saved_errno = errno, r;
+
+	*ret = -EINVAL;
+	sgxd_w_init(&c->req);
+	w_regs(&c->req, regs);
+	sgxd_w_u8(&c->req, exc != NULL);
+	w_exc(&c->req, exc);
+	r = lp_call(c, SGXD_MSG_AEX, regs, ssa_fault, ret, st);
+	errno = saved_errno;
+	return r;
 }
 
 int sgxd_translate(struct sgxd_client *c, uint64_t linaddr, uint32_t access,
 		   struct sgx_exception *exc, bool *ok)
 {
-	(void)c; (void)linaddr; (void)access; (void)exc; *ok = false;
-	return -ENOSYS;
+	int saved_errno = errno, ret, st;
+	struct sgx_exception e = { 0 };
+	const uint8_t *rep;
+	struct sgxd_rbuf r;
+	size_t len;
+	uint8_t yes;
+
+	*ok = false;
+	sgxd_w_init(&c->req);
+	sgxd_w_u64(&c->req, linaddr);
+	sgxd_w_u32(&c->req, access);
+	ret = sgxd_client_call(c, SGXD_MSG_TRANSLATE, &c->req, &rep, &len);
+	if (!ret) {
+		sgxd_r_init(&r, rep, len);
+		st = sgxd_r_s32(&r);
+		if (st) {
+			ret = sgxd_r_end(&r) ? fail(c, -EPROTO, "malformed TRANSLATE reply") : st;
+		} else {
+			yes = sgxd_r_u8(&r);
+			r_exc(&r, &e);
+			if (sgxd_r_end(&r) || yes > 1) {
+				ret = fail(c, -EPROTO, "malformed TRANSLATE reply");
+			} else {
+				*ok = yes;
+				if (exc)
+					*exc = e;
+			}
+		}
+	}
+	errno = saved_errno;
+	return ret;
 }

@@ -27,8 +27,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,6 +41,7 @@
 #include "sgx/internal.h"
 #include "sgx/platform.h"
 #include "sgx/sgx.h"
+#include "sgxemu/arch.h"
 
 #define SGXD_VERSION_STRING	"0.1.0"
 
@@ -49,6 +52,35 @@ struct sgxd_encl_slot {
 };
 
 #define SGXD_SCRATCH_PAGES	16	/* ADD_PAGES chunk (<= 15 pages), SECS, SIGSTRUCT */
+
+/*
+ * A program's process in shared mode: what the kernel keeps per process for
+ * SGX — its address space as the manager sees it (the sgx_mm, made when the
+ * program hands over its userfaultfd with UFFD) — shared by the process
+ * connection (the program's first connection; it also owns the enclave
+ * handles and the attached cgroup) and the thread connections that joined
+ * it (THREAD_JOIN: same SO_PEERCRED pid and uid), each of which has one LP.
+ *
+ * 'refs': the process connection and each joined thread connection. The
+ * last put destroys the sgx_mm, so the mm outlives every LP that resolves
+ * addresses through it and is destroyed only once every thread connection
+ * forced its LP out of enclave mode (an enclave freed by the mm's last
+ * window cannot have an LP inside). 'open' (under d->lock): the process
+ * connection is still there, so thread connections may join. 'mm' is set
+ * once, by the process connection's thread, and read atomically by the
+ * others (FAULT, the LP resolver).
+ */
+struct sgxd_proc {
+	struct sgxd *d;
+	atomic_int refs;
+	bool open;
+	_Atomic(struct sgx_mm *) mm;
+};
+
+/* Where the IPI of an LP goes: tgkill(pid, tid, sig) of the thread that owns it. */
+struct sgxd_kick {
+	atomic_int pid, tid, sig;	/* tid 0: nobody to kick */
+};
 
 struct sgxd_conn {
 	struct sgxd *d;
@@ -74,6 +106,21 @@ struct sgxd_conn {
 	unsigned int nr_encls;
 	uint32_t next_handle;
 	uint8_t *scratch;		/* SGXD_SCRATCH_PAGES, page-aligned, allocated on first use */
+	/*
+	 * Shared mode, slice 2. 'proc' and 'is_thread' change under d->lock
+	 * (a joining thread connection reads other connections' under it);
+	 * the rest belongs to the connection's thread. A thread connection
+	 * owns 'lp' (ENCLU/AEX/TRANSLATE run on it) and the LP's entry in the
+	 * IPI table; 'last_regs' are the registers of its last ENCLU/AEX,
+	 * used to force the LP out if the thread dies inside.
+	 */
+	struct sgxd_proc *proc;
+	bool is_thread;
+	struct sgx_lp *lp;
+	struct sgx_regs last_regs;
+	/* fds received with the current message; an fd sent with the reply (borrowed). */
+	struct sgxd_fds fds;
+	int reply_fd;
 	/* Each connection has its own buffers: no allocation per message. */
 	uint8_t in[SGXD_HDR_SIZE + SGXD_MAX_PAYLOAD];
 	struct sgxd_wbuf out;
@@ -95,7 +142,9 @@ struct sgxd {
 	struct sgx_platform *platform;
 	struct sgx_epc_cg_tree *tree;
 
-	pthread_mutex_t lock;		/* the connection table */
+	pthread_mutex_t lock;		/* the connection table, conn->proc/is_thread, proc->open */
+	struct sgxd_kick *kicks;	/* by sgx_lp_id(): the platform's IPI targets */
+	unsigned int nr_kicks;
 	struct sgxd_conn **slots;
 	unsigned int nr_clients;
 	unsigned long long next_serial;
@@ -170,10 +219,13 @@ static const char *printable(const char *in, char *out, size_t len)
 static int send_msg(struct sgxd_conn *c, uint16_t type, uint32_t id)
 {
 	int ret = sgxd_w_finish(&c->out, type, id);
+	int fd = c->reply_fd;
 
+	c->reply_fd = -1;
 	if (ret)
 		return ret;
-	return sgxd_send_all(c->fd, c->out.data, SGXD_HDR_SIZE + c->out.len);
+	/* ENCL_MEMFD: the memfd rides on the reply's first byte (the peer gets its own fd). */
+	return sgxd_sendmsg_fd(c->fd, c->out.data, SGXD_HDR_SIZE + c->out.len, fd);
 }
 
 /* Tell the peer why it is being dropped (best effort: it may be gone). */
@@ -317,6 +369,63 @@ static bool same_pid_ns(pid_t pid)
 	return a == b && !memcmp(self, peer, (size_t)a);
 }
 
+/* ---- program processes (shared mode, slice 2) ---- */
+
+static struct sgxd_proc *proc_new(struct sgxd *d)
+{
+	struct sgxd_proc *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->d = d;
+	atomic_init(&p->refs, 1);
+	p->open = true;
+	atomic_init(&p->mm, NULL);
+	return p;
+}
+
+/*
+ * The last reference: the process and all its joined threads are gone, no
+ * LP resolves through the mm any more and none is inside its enclaves.
+ * Every window goes, with its file reference: enclaves whose handles were
+ * released die here (EPC freed, charges returned).
+ */
+static void proc_put(struct sgxd_proc *p)
+{
+	if (!p || atomic_fetch_sub(&p->refs, 1) != 1)
+		return;
+	sgx_mm_destroy(atomic_load(&p->mm));
+	free(p);
+}
+
+/* The LP resolver of a thread connection: which enclave is at linaddr in its process. */
+static void *proc_resolve(void *arg, uint64_t linaddr)
+{
+	struct sgxd_proc *p = arg;
+
+	return sgx_mm_secs_at(atomic_load(&p->mm), (unsigned long)linaddr);
+}
+
+/*
+ * The platform's IPI (the kernel's IPI to a CPU running enclave code): a
+ * signal to the program thread that owns the LP, whose handler asks for the
+ * AEX over its thread connection. Called with a CPU lock held: only tgkill.
+ */
+static void daemon_ipi(void *arg, struct sgx_lp *lp)
+{
+	struct sgxd *d = arg;
+	unsigned int id = sgx_lp_id(lp);
+	struct sgxd_kick *k;
+	int tid;
+
+	if (!d->kicks || id >= d->nr_kicks)
+		return;
+	k = &d->kicks[id];
+	tid = atomic_load(&k->tid);
+	if (tid > 0)
+		syscall(SYS_tgkill, atomic_load(&k->pid), tid, atomic_load(&k->sig));
+}
+
 /* ---- request handlers: decode everything, check the end, then act ---- */
 
 #define BAD(r) (sgxd_r_end(r) ? -EBADMSG : 0)
@@ -350,6 +459,18 @@ static int handle_hello(struct sgxd_conn *c, struct sgxd_rbuf *r, const char **w
 	if (pid != (uint32_t)c->pid && same_pid_ns(c->pid)) {
 		*why = "HELLO: pid differs from the peer credentials";
 		return -EPERM;
+	}
+	/* A program connection is a process connection until it joins another (THREAD_JOIN). */
+	if (role == SGXD_ROLE_PROGRAM) {
+		struct sgxd_proc *p = proc_new(d);
+
+		if (!p) {
+			*why = "HELLO: out of memory";
+			return -ENOMEM;
+		}
+		pthread_mutex_lock(&d->lock);
+		c->proc = p;
+		pthread_mutex_unlock(&d->lock);
 	}
 	c->role = role;
 	c->hello_done = true;
@@ -724,7 +845,12 @@ static int handle_attach(struct sgxd_conn *c, struct sgxd_rbuf *r, const char **
 		*why = r->err;
 		return -EBADMSG;
 	}
-	ret = c->role == SGXD_ROLE_PROGRAM ? conn_attach(c, path) : -EPERM;
+	if (c->role != SGXD_ROLE_PROGRAM)
+		ret = -EPERM;
+	else if (c->is_thread)	/* the cgroup is the process connection's */
+		ret = -EINVAL;
+	else
+		ret = conn_attach(c, path);
 	sgxd_w_s32(&c->out, ret);
 	sgxd_w_str(&c->out, ret ? "" : c->cg_path);
 	return 0;
@@ -748,6 +874,8 @@ static int encl_open(struct sgxd_conn *c, uint32_t *handle)
 
 	if (c->role != SGXD_ROLE_PROGRAM)
 		return -EPERM;
+	if (c->is_thread)	/* handles live on the process connection */
+		return -EINVAL;
 	if (!c->cg) {
 		ret = conn_attach(c, "");
 		if (ret)
@@ -992,16 +1120,478 @@ reply:
 	return 0;
 }
 
+/* ---- shared mode, slice 2: windows, faults, logical processors ---- */
+
+static struct sgx_mm *conn_mm(struct sgxd_conn *c)
+{
+	return c->proc ? atomic_load(&c->proc->mm) : NULL;
+}
+
+/* Registers and exceptions on the wire: 20 x u64 in struct order; u8 vector, u32 code, u64 addr. */
+_Static_assert(sizeof(struct sgx_regs) == 20 * 8, "sgx_regs is 20 u64");
+
+static void r_regs(struct sgxd_rbuf *r, struct sgx_regs *g)
+{
+	uint64_t v[20];
+
+	for (unsigned int i = 0; i < 20; i++)
+		v[i] = sgxd_r_u64(r);
+	memcpy(g, v, sizeof(v));
+}
+
+static void w_regs(struct sgxd_wbuf *w, const struct sgx_regs *g)
+{
+	uint64_t v[20];
+
+	memcpy(v, g, sizeof(v));
+	for (unsigned int i = 0; i < 20; i++)
+		sgxd_w_u64(w, v[i]);
+}
+
+static void r_exc(struct sgxd_rbuf *r, struct sgx_exception *e)
+{
+	e->vector = sgxd_r_u8(r);
+	e->error_code = sgxd_r_u32(r);
+	e->addr = sgxd_r_u64(r);
+}
+
+static void w_exc(struct sgxd_wbuf *w, const struct sgx_exception *e)
+{
+	sgxd_w_u8(w, e->vector);
+	sgxd_w_u32(w, e->error_code);
+	sgxd_w_u64(w, e->addr);
+}
+
+/* The LP's state after a call: u8 inside, u64 ELRANGE base, u64 size (0 outside). */
+static void w_lp_state(struct sgxd_wbuf *w, struct sgx_lp *lp)
+{
+	const struct sgx_secs *secs = sgx_lp_enclave(lp);
+
+	sgxd_w_u8(w, secs != NULL);
+	sgxd_w_u64(w, secs ? secs->base : 0);
+	sgxd_w_u64(w, secs ? secs->size : 0);
+}
+
+/*
+ * ENCL_MEMFD: u32 handle -> status, u64 base, u64 size, and on success the
+ * enclave's window memfd with the reply (SCM_RIGHTS). The fd sent is the
+ * enclave's own (the kernel installs a new one in the peer); it stays valid
+ * until the reply is sent because only this thread can release the handle.
+ */
+static int handle_encl_memfd(struct sgxd_conn *c, struct sgxd_rbuf *r, const char **why)
+{
+	uint32_t handle = sgxd_r_u32(r);
+	struct sgxd_encl_slot *s;
+	uint64_t base = 0, size = 0;
+	int ret, fd = -1;
+
+	if (BAD(r)) {
+		*why = r->err;
+		return -EBADMSG;
+	}
+	s = conn_encl(c, handle);
+	ret = s ? sgx_encl_window_memfd(s->encl, &fd, &base, &size) : -EBADF;
+	if (!ret)
+		c->reply_fd = fd;
+	sgxd_w_s32(&c->out, ret);
+	sgxd_w_u64(&c->out, ret ? 0 : base);
+	sgxd_w_u64(&c->out, ret ? 0 : size);
+	return 0;
+}
+
+/*
+ * UFFD: (empty) + exactly one fd, a userfaultfd (checked before dispatch).
+ * The process's address space as the manager will see it. Once per
+ * process: -EBUSY after.
+ */
+static int handle_uffd(struct sgxd_conn *c, struct sgxd_rbuf *r, const char **why)
+{
+	struct sgx_mm *mm = NULL;
+	int ret;
+
+	if (BAD(r)) {
+		*why = r->err;
+		return -EBADMSG;
+	}
+	if (!c->proc || c->is_thread)
+		ret = -EINVAL;
+	else if (atomic_load(&c->proc->mm))
+		ret = -EBUSY;
+	else
+		ret = sgx_mm_create(c->d->platform, c->fds.fd[0], &mm);
+	if (!ret) {
+		c->fds.fd[0] = -1;	/* the mm owns it now */
+		atomic_store(&c->proc->mm, mm);
+	}
+	if (c->d->cfg.verbose)
+		dlog(c->d, "%s: UFFD: %d", c->tag, ret);
+	sgxd_w_s32(&c->out, ret);
+	return 0;
+}
+
+/*
+ * ENCL_MMAP: u32 handle, u64 addr, u64 len, u32 prot, u32 flags -> status,
+ * u8 window. The kernel's checks (sgx_mmap_check), then inside ELRANGE of a
+ * created enclave a window of the process is recorded (the program maps the
+ * memfd there itself and registers it on its uffd); elsewhere the mapping
+ * is allowed with no window (the program maps something whose every access
+ * is SIGBUS) and MAP_FIXED removes the windows it replaces.
+ */
+static int handle_encl_mmap(struct sgxd_conn *c, struct sgxd_rbuf *r, const char **why)
+{
+	uint32_t handle = sgxd_r_u32(r);
+	uint64_t addr = sgxd_r_u64(r), len = sgxd_r_u64(r);
+	uint32_t prot = sgxd_r_u32(r), flags = sgxd_r_u32(r);
+	struct sgx_mm *mm = conn_mm(c);
+	struct sgxd_encl_slot *s;
+	uint64_t base = 0, size = 0, plen;
+	bool window = false;
+	int ret, fd;
+
+	if (BAD(r)) {
+		*why = r->err;
+		return -EBADMSG;
+	}
+	s = conn_encl(c, handle);
+	if (!s) {
+		ret = -EBADF;
+		goto reply;
+	}
+	if (addr > UINTPTR_MAX || len > UINTPTR_MAX || prot > INT_MAX || flags > INT_MAX) {
+		ret = -EINVAL;
+		goto reply;
+	}
+	ret = sgx_mmap_check(s->encl, addr, len, (int)prot, (int)flags);
+	if (ret)
+		goto reply;
+	plen = (len + SGX_PAGE_SIZE - 1) & ~(uint64_t)(SGX_PAGE_SIZE - 1);
+	if (!sgx_encl_window_memfd(s->encl, &fd, &base, &size) && addr && plen &&
+	    addr >= base && plen <= size && addr - base <= size - plen) {
+		/* The enclave's memory: the window needs the process's uffd first. */
+		ret = mm ? sgx_mmap_mm(s->encl, mm, addr, len, (int)prot, (int)flags) : -EINVAL;
+		window = !ret;
+	} else if (mm && (flags & MAP_FIXED) && plen) {
+		ret = sgx_munmap_mm(mm, addr, plen);
+	}
+reply:
+	if (c->d->cfg.verbose)
+		dlog(c->d, "%s: ENCL_MMAP %u 0x%llx+0x%llx: %d%s", c->tag, handle,
+		     (unsigned long long)addr, (unsigned long long)len, ret,
+		     window ? " (window)" : "");
+	sgxd_w_s32(&c->out, ret);
+	sgxd_w_u8(&c->out, window);
+	return 0;
+}
+
+/* ENCL_MUNMAP: u64 addr, u64 len -> status. The process's windows in the range go. */
+static int handle_encl_munmap(struct sgxd_conn *c, struct sgxd_rbuf *r, const char **why)
+{
+	uint64_t addr = sgxd_r_u64(r), len = sgxd_r_u64(r);
+	struct sgx_mm *mm = conn_mm(c);
+	int ret;
+
+	if (BAD(r)) {
+		*why = r->err;
+		return -EBADMSG;
+	}
+	if (addr > UINTPTR_MAX || len > UINTPTR_MAX)
+		ret = -EINVAL;
+	else
+		ret = mm ? sgx_munmap_mm(mm, addr, len) : 0;	/* no window anywhere */
+	sgxd_w_s32(&c->out, ret);
+	return 0;
+}
+
+/* ENCL_MPROTECT: u64 addr, u64 len, u32 prot -> status (sgx_mprotect_check of each window). */
+static int handle_encl_mprotect(struct sgxd_conn *c, struct sgxd_rbuf *r, const char **why)
+{
+	uint64_t addr = sgxd_r_u64(r), len = sgxd_r_u64(r);
+	uint32_t prot = sgxd_r_u32(r);
+	struct sgx_mm *mm = conn_mm(c);
+	int ret;
+
+	if (BAD(r)) {
+		*why = r->err;
+		return -EBADMSG;
+	}
+	if (addr > UINTPTR_MAX || len > UINTPTR_MAX || prot > INT_MAX)
+		ret = -EINVAL;
+	else
+		ret = mm ? sgx_mprotect_mm(mm, addr, len, (int)prot) : 0;
+	sgxd_w_s32(&c->out, ret);
+	return 0;
+}
+
+/*
+ * FAULT: u64 addr, u32 write (0 or 1) -> status, u32 result (enum
+ * sgx_fault_result). The kernel's sgx_vma_fault() for the process's window
+ * at addr, in this connection's thread (the faulting thread waits for the
+ * reply as it would wait in the kernel's fault handler). An address in no
+ * window of this process — another process's enclave included — is
+ * SGX_FAULT_NOT_MINE.
+ */
+static int handle_fault(struct sgxd_conn *c, struct sgxd_rbuf *r, const char **why)
+{
+	uint64_t addr = sgxd_r_u64(r);
+	uint32_t write = sgxd_r_u32(r);
+	struct sgx_mm *mm = conn_mm(c);
+	enum sgx_fault_result res = SGX_FAULT_NOT_MINE;
+	int ret = 0;
+
+	if (BAD(r) || write > 1) {
+		*why = r->err ? r->err : "FAULT: write is neither 0 nor 1";
+		return -EBADMSG;
+	}
+	if (c->role != SGXD_ROLE_PROGRAM)
+		ret = -EPERM;
+	else if (mm && addr <= UINTPTR_MAX)
+		res = sgx_vma_fault_mm(mm, addr, write);
+	sgxd_w_s32(&c->out, ret);
+	sgxd_w_u32(&c->out, ret ? 0 : (uint32_t)res);
+	return 0;
+}
+
+/*
+ * THREAD_JOIN: u32 tid, u32 kick_signal -> status, u32 LP id. The
+ * connection becomes a thread connection of the process whose process
+ * connection (the program's first connection that did not join) has the
+ * same SO_PEERCRED pid and uid (-ESRCH if none). It gets an LP of its own
+ * whose linear addresses resolve through that process's windows, and the
+ * IPI of that LP becomes tgkill(pid, tid, kick_signal). Only as a fresh
+ * program connection: no handle, cgroup or uffd of its own (-EINVAL).
+ */
+static int handle_thread_join(struct sgxd_conn *c, struct sgxd_rbuf *r, const char **why)
+{
+	uint32_t tid = sgxd_r_u32(r), sig = sgxd_r_u32(r);
+	struct sgxd *d = c->d;
+	struct sgxd_conn *target = NULL;
+	struct sgxd_proc *old = NULL;
+	struct sgx_lp *lp;
+	char path[64];
+	bool kick;
+	int ret = 0;
+
+	if (BAD(r)) {
+		*why = r->err;
+		return -EBADMSG;
+	}
+	if (c->role != SGXD_ROLE_PROGRAM) {
+		ret = -EPERM;
+		goto reply;
+	}
+	if (c->is_thread || c->nr_encls || c->cg || conn_mm(c) || !tid || tid > INT_MAX ||
+	    !sig || sig >= (uint32_t)_NSIG) {
+		ret = -EINVAL;
+		goto reply;
+	}
+	/*
+	 * The tid is the program's view. In our pid namespace it must be a
+	 * thread of the peer (tgkill checks that too); from another namespace
+	 * we cannot translate it, so that LP is never kicked (its thread leaves
+	 * enclave mode at its next ENCLU or AEX; ETRACK waits for it).
+	 */
+	kick = same_pid_ns(c->pid);
+	if (kick) {
+		snprintf(path, sizeof(path), "/proc/%d/task/%u", (int)c->pid, tid);
+		if (access(path, F_OK)) {
+			ret = -ESRCH;
+			goto reply;
+		}
+	}
+	lp = sgx_lp_create(sgx_platform_cpu(d->platform));
+	if (!lp) {
+		ret = -EAGAIN;
+		goto reply;
+	}
+	pthread_mutex_lock(&d->lock);
+	for (unsigned int i = 0; i < d->cfg.max_clients; i++) {
+		struct sgxd_conn *x = d->slots[i];
+
+		if (!x || x == c || !x->proc || x->is_thread || !x->proc->open ||
+		    x->pid != c->pid || x->uid != c->uid)
+			continue;
+		if (!target || x->serial < target->serial)
+			target = x;
+	}
+	if (target) {
+		atomic_fetch_add(&target->proc->refs, 1);
+		old = c->proc;
+		c->proc = target->proc;
+		c->is_thread = true;
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (!target) {
+		sgx_lp_destroy(lp);
+		ret = -ESRCH;
+		goto reply;
+	}
+	proc_put(old);	/* fresh: nothing in it */
+	c->lp = lp;
+	sgx_lp_set_resolver(lp, proc_resolve, c->proc);
+	if (kick && sgx_lp_id(lp) < d->nr_kicks) {
+		struct sgxd_kick *k = &d->kicks[sgx_lp_id(lp)];
+
+		atomic_store(&k->pid, (int)c->pid);
+		atomic_store(&k->sig, (int)sig);
+		atomic_store(&k->tid, (int)tid);
+	}
+	dlog(d, "%s: thread %u joined client %llu with LP %u%s", c->tag, tid, target->serial,
+	     sgx_lp_id(lp), kick ? "" : " (other pid namespace: no kicks)");
+reply:
+	sgxd_w_s32(&c->out, ret);
+	sgxd_w_u32(&c->out, ret ? 0 : sgx_lp_id(c->lp));
+	return 0;
+}
+
+/* ENCLU: regs -> status, s32 ret, regs, exc, LP state (thread connections only). */
+static int handle_enclu(struct sgxd_conn *c, struct sgxd_rbuf *r, const char **why)
+{
+	struct sgx_exception exc = { 0 };
+	struct sgx_regs regs;
+	int ret;
+
+	r_regs(r, &regs);
+	if (BAD(r)) {
+		*why = r->err;
+		return -EBADMSG;
+	}
+	if (!c->lp) {
+		sgxd_w_s32(&c->out, -EINVAL);
+		return 0;
+	}
+	ret = sgx_enclu(sgx_platform_cpu(c->d->platform), c->lp, &regs, &exc);
+	if (!ret)
+		c->last_regs = regs;
+	sgxd_w_s32(&c->out, 0);
+	sgxd_w_s32(&c->out, ret);
+	w_regs(&c->out, &regs);
+	w_exc(&c->out, &exc);
+	w_lp_state(&c->out, c->lp);
+	return 0;
+}
+
+/*
+ * AEX: regs, u8 has_exc, exc -> status, s32 ret, regs, ssa_fault, LP state:
+ * sgx_aex_or_fault() (thread connections only).
+ */
+static int handle_aex(struct sgxd_conn *c, struct sgxd_rbuf *r, const char **why)
+{
+	struct sgx_exception exc, ssa = { 0 };
+	struct sgx_regs regs;
+	uint8_t has_exc;
+	int ret;
+
+	r_regs(r, &regs);
+	has_exc = sgxd_r_u8(r);
+	r_exc(r, &exc);
+	if (BAD(r) || has_exc > 1) {
+		*why = r->err ? r->err : "AEX: has_exc is neither 0 nor 1";
+		return -EBADMSG;
+	}
+	if (!c->lp) {
+		sgxd_w_s32(&c->out, -EINVAL);
+		return 0;
+	}
+	ret = sgx_aex_or_fault(sgx_platform_cpu(c->d->platform), c->lp, &regs,
+			       has_exc ? &exc : NULL, &ssa);
+	c->last_regs = regs;
+	sgxd_w_s32(&c->out, 0);
+	sgxd_w_s32(&c->out, ret);
+	w_regs(&c->out, &regs);
+	w_exc(&c->out, &ssa);
+	w_lp_state(&c->out, c->lp);
+	return 0;
+}
+
+/* TRANSLATE: u64 linaddr, u32 access -> status, u8 ok, exc (thread connections only). */
+static int handle_translate(struct sgxd_conn *c, struct sgxd_rbuf *r, const char **why)
+{
+	uint64_t linaddr = sgxd_r_u64(r);
+	uint32_t access = sgxd_r_u32(r);
+	struct sgx_exception exc = { 0 };
+	bool ok;
+
+	if (BAD(r)) {
+		*why = r->err;
+		return -EBADMSG;
+	}
+	if (!c->lp) {
+		sgxd_w_s32(&c->out, -EINVAL);
+		return 0;
+	}
+	ok = sgx_lp_translate(sgx_platform_cpu(c->d->platform), c->lp, linaddr, access, &exc);
+	sgxd_w_s32(&c->out, 0);
+	sgxd_w_u8(&c->out, ok);
+	w_exc(&c->out, &exc);
+	return 0;
+}
+
+/*
+ * A thread connection ends (the thread exited or was killed, or the whole
+ * process died). If its LP is inside an enclave, ETRACK would wait for it
+ * forever and EREMOVE of the enclave would fail: perform the AEX the dead
+ * thread can no longer ask for (loading its SSA page through the
+ * process's fault path if it was evicted), then free the LP.
+ */
+static void conn_thread_end(struct sgxd_conn *c)
+{
+	struct sgx_cpu *cpu = sgx_platform_cpu(c->d->platform);
+	unsigned int id;
+
+	if (!c->lp)
+		return;
+	id = sgx_lp_id(c->lp);
+	if (id < c->d->nr_kicks)
+		atomic_store(&c->d->kicks[id].tid, 0);
+	for (int tries = 0; sgx_lp_enclave(c->lp) && tries < 1000; tries++) {
+		struct sgx_exception ssa = { 0 };
+		struct sgx_regs regs = c->last_regs;
+		enum sgx_fault_result fr;
+
+		if (sgx_aex_or_fault(cpu, c->lp, &regs, NULL, &ssa) != -EAGAIN)
+			break;
+		fr = sgx_vma_fault_mm(conn_mm(c), ssa.addr, true);
+		if (fr == SGX_FAULT_RETRY)
+			usleep(1000);
+		else if (fr != SGX_FAULT_RESOLVED)
+			break;
+	}
+	if (sgx_lp_enclave(c->lp)) {
+		/* Its SSA cannot be loaded (an OOM victim, a window gone): reset the LP. */
+		sgx_lp_force_exit(c->lp);
+		dlog(c->d, "%s: LP %u reset inside its enclave (no SSA to save to)", c->tag, id);
+	} else if (c->d->cfg.verbose) {
+		dlog(c->d, "%s: LP %u freed", c->tag, id);
+	}
+	sgx_lp_destroy(c->lp);
+	c->lp = NULL;
+}
+
 /* The connection ends: its enclaves die (their EPC and charges return) and it leaves its cgroup. */
 static void conn_release_all(struct sgxd_conn *c)
 {
+	struct sgxd_proc *proc;
 	unsigned int n = c->nr_encls;
+
+	conn_thread_end(c);
 
 	for (unsigned int i = 0; i < SGXD_MAX_ENCLS_PER_CONN; i++)
 		if (c->encls[i].handle)
 			encl_close(c, &c->encls[i]);
 	if (n)
 		dlog(c->d, "%s: released %u enclave%s at disconnect", c->tag, n, n == 1 ? "" : "s");
+	/*
+	 * The process's address space goes with its last connection: the
+	 * windows' file references are the last ones of the enclaves released
+	 * above, which die then (EPC freed, uncharged).
+	 */
+	pthread_mutex_lock(&c->d->lock);
+	proc = c->proc;
+	if (proc && !c->is_thread)
+		proc->open = false;	/* no thread joins a process that is gone */
+	c->proc = NULL;
+	pthread_mutex_unlock(&c->d->lock);
+	proc_put(proc);
 	if (c->cg) {
 		sgx_epc_cgroup_detach(c->cg);
 		sgx_epc_cgroup_put(c->cg);
@@ -1009,6 +1599,7 @@ static void conn_release_all(struct sgxd_conn *c)
 	}
 	free(c->scratch);
 	c->scratch = NULL;
+	sgxd_fds_close(&c->fds);
 }
 
 /* Returns 0 (reply in c->out) or a protocol error: reply ERROR, drop the connection. */
@@ -1048,6 +1639,26 @@ static int dispatch(struct sgxd_conn *c, const struct sgxd_hdr *h, const char **
 		return handle_encl_release(c, &r, why);
 	case SGXD_MSG_ENCL_IOCTL:
 		return handle_encl_ioctl(c, &r, why);
+	case SGXD_MSG_ENCL_MEMFD:
+		return handle_encl_memfd(c, &r, why);
+	case SGXD_MSG_UFFD:
+		return handle_uffd(c, &r, why);
+	case SGXD_MSG_ENCL_MMAP:
+		return handle_encl_mmap(c, &r, why);
+	case SGXD_MSG_ENCL_MUNMAP:
+		return handle_encl_munmap(c, &r, why);
+	case SGXD_MSG_ENCL_MPROTECT:
+		return handle_encl_mprotect(c, &r, why);
+	case SGXD_MSG_FAULT:
+		return handle_fault(c, &r, why);
+	case SGXD_MSG_THREAD_JOIN:
+		return handle_thread_join(c, &r, why);
+	case SGXD_MSG_ENCLU:
+		return handle_enclu(c, &r, why);
+	case SGXD_MSG_AEX:
+		return handle_aex(c, &r, why);
+	case SGXD_MSG_TRANSLATE:
+		return handle_translate(c, &r, why);
 	default:
 		if (sgxd_type_reserved(h->type)) {
 			/* Well-formed but not implemented yet: the connection survives. */
@@ -1057,6 +1668,33 @@ static int dispatch(struct sgxd_conn *c, const struct sgxd_hdr *h, const char **
 		*why = "unknown message type";
 		return -EBADMSG;
 	}
+}
+
+/*
+ * File descriptors may come only with UFFD, exactly one, a userfaultfd; on
+ * any other message, more than one, or a control message the kernel cut
+ * short, the message is malformed. NULL if the message's fds are right.
+ */
+static const char *check_fds(struct sgxd_conn *c, uint16_t type)
+{
+	char path[64], link[64];
+	ssize_t n;
+
+	if (c->fds.ctrunc)
+		return "control message truncated (too many file descriptors)";
+	if (type != SGXD_MSG_UFFD)
+		return c->fds.nr ? "file descriptor on a message that takes none" : NULL;
+	if (c->fds.nr != 1)
+		return c->fds.nr ? "UFFD with more than one file descriptor" :
+				   "UFFD without a file descriptor";
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", c->fds.fd[0]);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return "UFFD: cannot identify the file descriptor";
+	link[n] = '\0';
+	if (strcmp(link, "anon_inode:[userfaultfd]"))
+		return "UFFD: the file descriptor is not a userfaultfd";
+	return NULL;
 }
 
 /* Refuse: reply ERROR if possible, log one line; the caller drops the connection. */
@@ -1080,8 +1718,10 @@ static void *conn_thread(void *arg)
 		size_t got = 0;
 		int ret;
 
+		/* fds of the previous message were taken or refused: none survives it. */
+		sgxd_fds_close(&c->fds);
 		/* Idle between messages: wait as long as it takes. */
-		ret = sgxd_recv_all(c->fd, c->in, 1, -1, &got);
+		ret = sgxd_recvmsg_all(c->fd, c->in, 1, -1, &got, &c->fds);
 		if (ret == -ECONNRESET) {
 			if (d->cfg.verbose)
 				dlog(d, "%s: disconnected", c->tag);
@@ -1092,7 +1732,7 @@ static void *conn_thread(void *arg)
 			break;
 		}
 		/* A started message must arrive whole within the timeout. */
-		ret = sgxd_recv_all(c->fd, c->in + 1, SGXD_HDR_SIZE - 1, (int)tmo, &got);
+		ret = sgxd_recvmsg_all(c->fd, c->in + 1, SGXD_HDR_SIZE - 1, (int)tmo, &got, &c->fds);
 		if (ret) {
 			snprintf(what, sizeof(what), "truncated header (%zu of %d bytes)", got + 1,
 				 SGXD_HDR_SIZE);
@@ -1106,12 +1746,18 @@ static void *conn_thread(void *arg)
 			refuse(c, h.id, ret, why, what);
 			break;
 		}
-		ret = sgxd_recv_all(c->fd, c->in + SGXD_HDR_SIZE, h.length, (int)tmo, &got);
+		ret = sgxd_recvmsg_all(c->fd, c->in + SGXD_HDR_SIZE, h.length, (int)tmo, &got,
+				       &c->fds);
 		if (ret) {
 			snprintf(what, sizeof(what), "%s: %zu of %u payload bytes",
 				 sgxd_type_name(h.type), got, h.length);
 			refuse(c, h.id, ret == -ETIMEDOUT ? -ETIMEDOUT : -EBADMSG,
 			       "truncated payload", what);
+			break;
+		}
+		why = check_fds(c, h.type);
+		if (why) {
+			refuse(c, h.id, -EBADMSG, why, sgxd_type_name(h.type));
 			break;
 		}
 		ret = dispatch(c, &h, &why);
@@ -1216,6 +1862,8 @@ static void accept_one(struct sgxd *d)
 	c->pid = cr.pid;
 	c->uid = cr.uid;
 	c->gid = cr.gid;
+	c->reply_fd = -1;
+	sgxd_fds_init(&c->fds);
 	c->serial = ++d->next_serial;
 	snprintf(c->tag, sizeof(c->tag), "client %llu (pid %d uid %u)", c->serial, (int)cr.pid,
 		 (unsigned)cr.uid);
@@ -1438,6 +2086,8 @@ static int attach_tree(struct sgxd *d)
 	return d->tree ? 0 : -ENODEV;
 }
 
+static const struct sgx_platform_ops daemon_ops = { .ipi = daemon_ipi };
+
 int sgxd_create(const struct sgxd_config *c, struct sgxd **out, char *err, size_t errlen)
 {
 	struct sgx_platform_config pc;
@@ -1484,7 +2134,16 @@ int sgxd_create(const struct sgxd_config *c, struct sgxd **out, char *err, size_
 	if (ret)
 		goto fail;
 
+	d->nr_kicks = d->cfg.cpu.max_lps;
+	d->kicks = calloc(d->nr_kicks ? d->nr_kicks : 1, sizeof(*d->kicks));
+	if (!d->kicks) {
+		ret = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	sgx_platform_default_config(&pc);
+	pc.ops = &daemon_ops;
+	pc.ops_arg = d;
 	pc.cpu_config = d->cfg.cpu;
 	pc.epc_oom_policy = d->cfg.oom_policy;
 	ret = sgx_platform_create(&pc, &d->platform);
@@ -1533,6 +2192,7 @@ void sgxd_destroy(struct sgxd *d)
 	if (d->stop_pipe[1] >= 0)
 		close(d->stop_pipe[1]);
 	pthread_mutex_destroy(&d->lock);
+	free(d->kicks);
 	free(d->slots);
 	free(d);
 }

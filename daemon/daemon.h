@@ -10,10 +10,15 @@
  * Threads: sgxd_run()'s thread accepts, checks peer credentials and starts
  * one thread per connection (at most max_clients); see daemon.c for why.
  *
- * Locks: d->lock (mutex) guards the connection table (slots, nr_clients);
- * it is never held while calling into the platform, the cgroup tree or the
- * socket. The cgroup tree has its own locks (sgx/epc_cgroup.h); the log is
- * one write(2) per line and needs none.
+ * Locks: d->lock (mutex) guards the connection table (slots, nr_clients)
+ * and, for shared mode, which connection belongs to which program process
+ * (conn->proc, conn->is_thread, proc->open); it is never held while calling
+ * into the platform, the cgroup tree or the socket. A program process
+ * (struct sgxd_proc) is refcounted by its process connection and each
+ * thread connection that joined it; the last reference destroys its sgx_mm.
+ * The IPI table (pid, tid, signal per LP id) is atomics. The cgroup tree has
+ * its own locks (sgx/epc_cgroup.h); the log is one write(2) per line and
+ * needs none.
  */
 #ifndef SGXEMU_DAEMON_DAEMON_H
 #define SGXEMU_DAEMON_DAEMON_H
@@ -25,7 +30,8 @@
 #include "cpu/cpu.h"
 #include "sgx/epc_cgroup.h"
 
-#define SGXD_DEFAULT_MAX_CLIENTS	64
+/* Programs have one connection per thread that runs enclave code or faults. */
+#define SGXD_DEFAULT_MAX_CLIENTS	256
 #define SGXD_MAX_CLIENTS_LIMIT		4096
 #define SGXD_MSG_TIMEOUT_MS		5000	/* to receive the rest of a started message */
 #define SGXD_MAX_ENCLS_PER_CONN		256	/* open enclaves per connection: -EMFILE beyond */

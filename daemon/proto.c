@@ -8,12 +8,13 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "daemon/proto.h"
 
 bool sgxd_type_reserved(uint16_t type)
 {
-	return type >= SGXD_MSG_ENCL_MMAP && type <= SGXD_MSG_RESERVED_LAST;
+	return type >= SGXD_MSG_RESERVED_FIRST && type <= SGXD_MSG_RESERVED_LAST;
 }
 
 bool sgxd_type_known(uint16_t type)
@@ -30,6 +31,16 @@ bool sgxd_type_known(uint16_t type)
 	case SGXD_MSG_ENCL_OPEN:
 	case SGXD_MSG_ENCL_RELEASE:
 	case SGXD_MSG_ENCL_IOCTL:
+	case SGXD_MSG_ENCL_MMAP:
+	case SGXD_MSG_ENCL_MUNMAP:
+	case SGXD_MSG_ENCL_MPROTECT:
+	case SGXD_MSG_UFFD:
+	case SGXD_MSG_FAULT:
+	case SGXD_MSG_ENCLU:
+	case SGXD_MSG_AEX:
+	case SGXD_MSG_TRANSLATE:
+	case SGXD_MSG_THREAD_JOIN:
+	case SGXD_MSG_ENCL_MEMFD:
 		return true;
 	default:
 		return sgxd_type_reserved(type);
@@ -50,6 +61,16 @@ const char *sgxd_type_name(uint16_t type)
 	case SGXD_MSG_ENCL_OPEN: return "ENCL_OPEN";
 	case SGXD_MSG_ENCL_RELEASE: return "ENCL_RELEASE";
 	case SGXD_MSG_ENCL_IOCTL: return "ENCL_IOCTL";
+	case SGXD_MSG_ENCL_MMAP: return "ENCL_MMAP";
+	case SGXD_MSG_ENCL_MUNMAP: return "ENCL_MUNMAP";
+	case SGXD_MSG_ENCL_MPROTECT: return "ENCL_MPROTECT";
+	case SGXD_MSG_UFFD: return "UFFD";
+	case SGXD_MSG_FAULT: return "FAULT";
+	case SGXD_MSG_ENCLU: return "ENCLU";
+	case SGXD_MSG_AEX: return "AEX";
+	case SGXD_MSG_TRANSLATE: return "TRANSLATE";
+	case SGXD_MSG_THREAD_JOIN: return "THREAD_JOIN";
+	case SGXD_MSG_ENCL_MEMFD: return "ENCL_MEMFD";
 	case SGXD_MSG_ERROR: return "ERROR";
 	default: return sgxd_type_reserved(type & ~SGXD_REPLY) ? "reserved" : "unknown";
 	}
@@ -403,4 +424,137 @@ int sgxd_recv_all(int fd, void *buf, size_t len, int timeout_ms, size_t *got)
 	if (got)
 		*got = done;
 	return ret;
+}
+
+void sgxd_fds_init(struct sgxd_fds *f)
+{
+	for (unsigned int i = 0; i < SGXD_MAX_FDS; i++)
+		f->fd[i] = -1;
+	f->nr = 0;
+	f->ctrunc = false;
+}
+
+void sgxd_fds_close(struct sgxd_fds *f)
+{
+	for (unsigned int i = 0; i < SGXD_MAX_FDS; i++)
+		if (f->fd[i] >= 0)
+			close(f->fd[i]);
+	sgxd_fds_init(f);
+}
+
+/* Keep or close the fds of every SCM_RIGHTS message in msg. */
+static void take_fds(struct msghdr *msg, struct sgxd_fds *fds)
+{
+	struct cmsghdr *cm;
+
+	if (msg->msg_flags & MSG_CTRUNC)
+		fds->ctrunc = true;
+	for (cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
+		size_t n;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+		    cm->cmsg_len < CMSG_LEN(0))
+			continue;
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < n; i++) {
+			int f;
+
+			memcpy(&f, CMSG_DATA(cm) + i * sizeof(int), sizeof(f));
+			if (fds->nr < SGXD_MAX_FDS)
+				fds->fd[fds->nr] = f;
+			else
+				close(f);
+			fds->nr++;
+		}
+	}
+}
+
+int sgxd_recvmsg_all(int fd, void *buf, size_t len, int timeout_ms, size_t *got,
+		     struct sgxd_fds *fds)
+{
+	long long deadline = timeout_ms < 0 ? 0 : now_ms() + timeout_ms;
+	uint8_t *p = buf;
+	size_t done = 0;
+	int ret = 0;
+
+	while (done < len) {
+		union {
+			struct cmsghdr align;
+			char buf[CMSG_SPACE(SGXD_MAX_FDS * sizeof(int))];
+		} ctl;
+		struct iovec iov = { p + done, len - done };
+		struct msghdr msg = {
+			.msg_iov = &iov, .msg_iovlen = 1,
+			.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
+		};
+		ssize_t n;
+
+		if (timeout_ms >= 0) {
+			struct pollfd pfd = { .fd = fd, .events = POLLIN };
+			long long left = deadline - now_ms();
+			int r;
+
+			if (left <= 0) {
+				ret = -ETIMEDOUT;
+				break;
+			}
+			r = poll(&pfd, 1, (int)left);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0) {
+				ret = -errno;
+				break;
+			}
+			if (r == 0) {
+				ret = -ETIMEDOUT;
+				break;
+			}
+		}
+		n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = -errno;
+			break;
+		}
+		take_fds(&msg, fds);
+		if (n == 0) {
+			ret = -ECONNRESET;
+			break;
+		}
+		done += (size_t)n;
+	}
+	if (got)
+		*got = done;
+	return ret;
+}
+
+int sgxd_sendmsg_fd(int fd, const void *buf, size_t len, int pass_fd)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = { (void *)buf, len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	if (pass_fd < 0)
+		return sgxd_send_all(fd, buf, len);
+	memset(&ctl, 0, sizeof(ctl));
+	msg.msg_control = ctl.buf;
+	msg.msg_controllen = sizeof(ctl.buf);
+	cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
+	do {
+		n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	/* The fd went with the first bytes; the rest is plain data. */
+	return sgxd_send_all(fd, (const uint8_t *)buf + n, len - (size_t)n);
 }

@@ -65,6 +65,7 @@ enum sgxd_msg_type {
 	SGXD_MSG_TRANSLATE	= 0x002b,	/* u64 linaddr, u32 access */
 	SGXD_MSG_THREAD_JOIN	= 0x002c,	/* u32 tid, u32 kick_signal */
 	SGXD_MSG_ENCL_MEMFD	= 0x002d,	/* u32 handle; reply + SCM_RIGHTS: the window memfd */
+	SGXD_MSG_RESERVED_FIRST	= 0x002e,	/* 0x2e..0x3f: reserved (-ENOSYS) */
 	SGXD_MSG_RESERVED_LAST	= 0x003f,
 	/* daemon -> client: the connection is refused or the message was */
 	SGXD_MSG_ERROR		= 0x7fff,	/* s32 -errno, str reason */
@@ -142,6 +143,22 @@ const char *sgxd_r_str(struct sgxd_rbuf *r);
 int sgxd_r_end(struct sgxd_rbuf *r);
 
 /* ---- blocking I/O of whole messages (both sides) ---- */
+/*
+ * File descriptors that came with a message (SCM_RIGHTS). At most
+ * SGXD_MAX_FDS are kept; any beyond are closed at once but counted in 'nr',
+ * so that the receiver can refuse "too many". A control message cut short
+ * by the kernel (MSG_CTRUNC) sets 'ctrunc'.
+ */
+#define SGXD_MAX_FDS	2
+struct sgxd_fds {
+	int fd[SGXD_MAX_FDS];
+	unsigned int nr;
+	bool ctrunc;
+};
+void sgxd_fds_init(struct sgxd_fds *f);
+/* Close every fd kept and reset. */
+void sgxd_fds_close(struct sgxd_fds *f);
+
 /* Send all of buf (MSG_NOSIGNAL): 0 or -errno. */
 int sgxd_send_all(int fd, const void *buf, size_t len);
 /*
@@ -149,5 +166,15 @@ int sgxd_send_all(int fd, const void *buf, size_t len);
  * (EOF; *got says how many bytes came first), -ETIMEDOUT or -errno.
  */
 int sgxd_recv_all(int fd, void *buf, size_t len, int timeout_ms, size_t *got);
+/*
+ * sgxd_recv_all() with recvmsg() and a bounded control buffer: fds passed
+ * with the bytes are received (MSG_CMSG_CLOEXEC) into *fds (accumulated
+ * over calls until sgxd_fds_close()). Async-signal-safe (poll, recvmsg,
+ * close, clock_gettime only).
+ */
+int sgxd_recvmsg_all(int fd, void *buf, size_t len, int timeout_ms, size_t *got,
+		     struct sgxd_fds *fds);
+/* sgxd_send_all() with pass_fd (if >= 0) attached to the first byte (SCM_RIGHTS). */
+int sgxd_sendmsg_fd(int fd, const void *buf, size_t len, int pass_fd);
 
 #endif /* SGXEMU_DAEMON_PROTO_H */

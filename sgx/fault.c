@@ -98,9 +98,9 @@ static long sgx_fault_load(struct sgx_window *w, unsigned long addr, bool is_wri
  * below the low watermark. The window is looked up (and pinned) again: the
  * enclave must not go while its cgroup is read.
  */
-static void __sgx_fault_reclaim(struct sgx_platform *p, unsigned long addr)
+static void __sgx_fault_reclaim(struct sgx_platform *p, void *mm, unsigned long addr)
 {
-	struct sgx_window *w = sgx_window_lookup(p, addr);
+	struct sgx_window *w = sgx_window_lookup_mm(p, mm, addr);
 
 	if (!w) {
 		__sgx_reclaim_direct(p, true);
@@ -110,7 +110,13 @@ static void __sgx_fault_reclaim(struct sgx_platform *p, unsigned long addr)
 	sgx_window_unpin(p, w);
 }
 
-enum sgx_fault_result sgx_vma_fault(struct sgx_platform *p, unsigned long addr, bool is_write)
+/*
+ * The fault of address space mm (the platform itself in embedded mode, a
+ * struct sgx_mm in shared mode, where the daemon runs this for the program
+ * that reported the fault) at addr.
+ */
+enum sgx_fault_result __sgx_vma_fault(struct sgx_platform *p, void *mm, unsigned long addr,
+				      bool is_write)
 {
 	struct sgx_encl_page *entry;
 	struct sgx_window *w;
@@ -119,7 +125,7 @@ enum sgx_fault_result sgx_vma_fault(struct sgx_platform *p, unsigned long addr, 
 
 	if (!p)
 		return SGX_FAULT_NOT_MINE;
-	w = sgx_window_lookup(p, addr);
+	w = sgx_window_lookup_mm(p, mm, addr);
 	if (!w)
 		return SGX_FAULT_NOT_MINE;
 	/* The pinned window holds a file reference: the enclave stays. */
@@ -164,9 +170,14 @@ enum sgx_fault_result sgx_vma_fault(struct sgx_platform *p, unsigned long addr, 
 	 * instruction fault again. The window pin is gone, but the enclave
 	 * is still referenced by its file (w was pinned when it was read).
 	 */
-	__sgx_fault_reclaim(p, addr);
+	__sgx_fault_reclaim(p, mm, addr);
 	sched_yield();
 	return SGX_FAULT_RETRY;
+}
+
+enum sgx_fault_result sgx_vma_fault(struct sgx_platform *p, unsigned long addr, bool is_write)
+{
+	return __sgx_vma_fault(p, p, addr, is_write);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -255,7 +266,7 @@ enum sgx_fault_result sgx_window_fixup_prot(struct sgx_platform *p, unsigned lon
 	else if (r == SGX_FAULT_EPCM_VIOLATION)
 		atomic_fetch_add(&p->stats.epcm_violations, 1);
 	else if (r == SGX_FAULT_RETRY)
-		__sgx_fault_reclaim(p, addr);
+		__sgx_fault_reclaim(p, p, addr);
 	return r;
 }
 

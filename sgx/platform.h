@@ -277,6 +277,11 @@ int sgx_mprotect_mm(struct sgx_mm *mm, unsigned long addr, unsigned long len, in
 /* sgx_vma_fault() for a window of mm. */
 enum sgx_fault_result sgx_vma_fault_mm(struct sgx_mm *mm, unsigned long addr, bool is_write);
 /*
+ * The SECS (EPC address) of the enclave mapped at addr in mm, or NULL: the
+ * LP resolver of the program's threads (sgx_lp_set_resolver()). Lock-free.
+ */
+void *sgx_mm_secs_at(struct sgx_mm *mm, unsigned long addr);
+/*
  * The enclave's window memfd (not dup'ed: valid while the enclave lives) and
  * its ELRANGE. -EINVAL before ECREATE, -ENODEV without windows.
  */

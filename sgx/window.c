@@ -344,6 +344,9 @@ int sgx_window_page_prot(struct sgx_window *w, struct sgx_encl_page *entry)
 
 int sgx_window_set_page_prot(struct sgx_window *w, unsigned long addr, int prot)
 {
+	/* Another process's mapping: its protection is the program's business. */
+	if (w->remote)
+		return 0;
 	addr &= SGX_ENCL_PAGE_ADDR_MASK;
 	if (addr < w->start || addr >= w->end)
 		return -EINVAL;
@@ -381,7 +384,8 @@ void __sgx_encl_window_sync_prot(struct sgx_encl *encl, unsigned long start, uns
 		unsigned long lo = w->start > start ? w->start : start;
 		unsigned long hi = w->end < end ? w->end : end;
 
-		if (lo < hi)
+		/* A remote window's pages are not in this address space at all. */
+		if (lo < hi && !w->remote)
 			window_sync_prot(w, lo, hi);
 	}
 }
@@ -409,7 +413,7 @@ void sgx_encl_file_put(struct sgx_encl *encl)
  * The fault path's lookup table (see struct sgx_window_slot)
  */
 
-struct sgx_window *sgx_window_lookup(struct sgx_platform *p, unsigned long addr)
+struct sgx_window *sgx_window_lookup_mm(struct sgx_platform *p, void *mm, unsigned long addr)
 {
 	unsigned int i, n = atomic_load(&p->win_hwm);
 
@@ -419,15 +423,21 @@ struct sgx_window *sgx_window_lookup(struct sgx_platform *p, unsigned long addr)
 		struct sgx_window_slot *s = &p->win_slots[i];
 		struct sgx_window *w;
 
-		if (addr < atomic_load(&s->start) || addr >= atomic_load(&s->end))
+		if (addr < atomic_load(&s->start) || addr >= atomic_load(&s->end) ||
+		    atomic_load(&s->mm) != mm)
 			continue;
 		atomic_fetch_add(&s->users, 1);
 		w = atomic_load(&s->win);
-		if (w && addr >= w->start && addr < w->end)
+		if (w && w->mm == mm && addr >= w->start && addr < w->end)
 			return w;
 		atomic_fetch_sub(&s->users, 1);
 	}
 	return NULL;
+}
+
+struct sgx_window *sgx_window_lookup(struct sgx_platform *p, unsigned long addr)
+{
+	return sgx_window_lookup_mm(p, p, addr);
 }
 
 void sgx_window_unpin(struct sgx_platform *p, struct sgx_window *w)
@@ -446,6 +456,7 @@ static int slot_publish(struct sgx_platform *p, struct sgx_window *w)
 		if (atomic_load(&s->win) || atomic_load(&s->users))
 			continue;
 		w->slot = i;
+		atomic_store(&s->mm, w->mm);
 		atomic_store(&s->start, w->start);
 		atomic_store(&s->end, w->end);
 		atomic_store(&s->win, w);
@@ -462,6 +473,7 @@ static void slot_retire(struct sgx_platform *p, struct sgx_window *w)
 	struct sgx_window_slot *s = &p->win_slots[w->slot];
 
 	atomic_store(&s->win, NULL);
+	atomic_store(&s->mm, NULL);
 	atomic_store(&s->start, 0);
 	atomic_store(&s->end, 0);
 	while (atomic_load(&s->users))
@@ -472,8 +484,8 @@ static void slot_retire(struct sgx_platform *p, struct sgx_window *w)
  * User mappings. platform->win_lock plays the address space's mmap_lock (write).
  */
 
-static struct sgx_window *window_new(struct sgx_encl *encl, unsigned long start,
-				     unsigned long end, int prot)
+struct sgx_window *sgx_window_new(struct sgx_encl *encl, void *mm, bool remote, int uffd,
+				  unsigned long start, unsigned long end, int prot)
 {
 	struct sgx_platform *p = encl->platform;
 	struct sgx_window *w = calloc(1, sizeof(*w));
@@ -481,8 +493,9 @@ static struct sgx_window *window_new(struct sgx_encl *encl, unsigned long start,
 	if (!w)
 		return NULL;
 	w->encl = encl;
-	w->mm = p;
-	w->uffd = p->uffd;
+	w->mm = mm;
+	w->remote = remote;
+	w->uffd = uffd;
 	w->start = start;
 	w->end = end;
 	w->prot = prot;
@@ -500,7 +513,7 @@ static struct sgx_window *window_new(struct sgx_encl *encl, unsigned long start,
 }
 
 /* The last file reference may go with it: w->encl may be freed on return. */
-static void window_free(struct sgx_platform *p, struct sgx_window *w)
+void sgx_window_free(struct sgx_platform *p, struct sgx_window *w)
 {
 	struct sgx_encl *encl = w->encl;
 
@@ -518,15 +531,15 @@ static void window_free(struct sgx_platform *p, struct sgx_window *w)
  * The windows overlapping [a, b), collected under win_lock. Returns how many
  * (at most max).
  */
-static unsigned int windows_in(struct sgx_platform *p, unsigned long a, unsigned long b,
-			       struct sgx_window **out, unsigned int max)
+unsigned int sgx_windows_in(struct sgx_platform *p, void *mm, unsigned long a, unsigned long b,
+			    struct sgx_window **out, unsigned int max)
 {
 	unsigned int i, n = 0, hwm = atomic_load(&p->win_hwm);
 
 	for (i = 0; i < hwm && n < max; i++) {
 		struct sgx_window *w = atomic_load(&p->win_slots[i].win);
 
-		if (w && w->start < b && a < w->end)
+		if (w && w->mm == mm && w->start < b && a < w->end)
 			out[n++] = w;
 	}
 	return n;
@@ -537,7 +550,7 @@ static unsigned int windows_in(struct sgx_platform *p, unsigned long a, unsigned
  * protection prot (mprotect). The pieces outside [a, b) become windows of
  * their own, as the kernel splits VMAs. win_lock held.
  */
-static int windows_carve(struct sgx_platform *p, unsigned long a, unsigned long b, int prot)
+int sgx_windows_carve(struct sgx_platform *p, void *mm, unsigned long a, unsigned long b, int prot)
 {
 	struct sgx_window **ws;
 	unsigned int i, n;
@@ -546,7 +559,7 @@ static int windows_carve(struct sgx_platform *p, unsigned long a, unsigned long 
 	ws = calloc(SGX_MAX_WINDOWS, sizeof(*ws));
 	if (!ws)
 		return -ENOMEM;
-	n = windows_in(p, a, b, ws, SGX_MAX_WINDOWS);
+	n = sgx_windows_in(p, mm, a, b, ws, SGX_MAX_WINDOWS);
 	for (i = 0; i < n; i++) {
 		struct sgx_window *w = ws[i];
 		unsigned long lo = w->start > a ? w->start : a;
@@ -556,14 +569,17 @@ static int windows_carve(struct sgx_platform *p, unsigned long a, unsigned long 
 			w->prot = prot;	/* read by the fault path only as a hint, see fault.c */
 			continue;
 		}
-		if ((w->start < a && !window_new(w->encl, w->start, a, w->prot)) ||
-		    (b < w->end && !window_new(w->encl, b, w->end, w->prot)) ||
-		    (prot >= 0 && !window_new(w->encl, lo, hi, prot))) {
+		if ((w->start < a && !sgx_window_new(w->encl, w->mm, w->remote, w->uffd, w->start, a,
+						     w->prot)) ||
+		    (b < w->end && !sgx_window_new(w->encl, w->mm, w->remote, w->uffd, b, w->end,
+						   w->prot)) ||
+		    (prot >= 0 && !sgx_window_new(w->encl, w->mm, w->remote, w->uffd, lo, hi,
+						  prot))) {
 			/* Out of slots: keep the old window (a superset) rather than lose it. */
 			ret = -ENOMEM;
 			continue;
 		}
-		window_free(p, w);
+		sgx_window_free(p, w);
 	}
 	free(ws);
 	return ret;
@@ -600,7 +616,7 @@ int sgx_mmap(struct sgx_encl *encl, unsigned long addr, unsigned long len, int p
 
 	pthread_mutex_lock(&p->win_lock);
 	if (flags & MAP_FIXED) {
-		ret = windows_carve(p, addr, end, -1);
+		ret = sgx_windows_carve(p, p, addr, end, -1);
 		if (ret)
 			goto out;
 	}
@@ -622,7 +638,7 @@ int sgx_mmap(struct sgx_encl *encl, unsigned long addr, unsigned long len, int p
 	ret = sgx_encl_mm_add(encl, p);
 	if (ret)
 		goto err_unmap;
-	if (!window_new(encl, addr, end, prot)) {
+	if (!sgx_window_new(encl, p, false, p->uffd, addr, end, prot)) {
 		ret = -ENOMEM;
 		goto err_unmap;
 	}
@@ -654,7 +670,7 @@ int sgx_munmap(struct sgx_platform *p, unsigned long addr, unsigned long len)
 	/* Unmap first: once the windows are gone a fault there is no longer ours. */
 	ret = munmap((void *)addr, len) ? -errno : 0;
 	if (!ret && p->win_slots)
-		windows_carve(p, addr, end, -1);
+		sgx_windows_carve(p, p, addr, end, -1);
 	pthread_mutex_unlock(&p->win_lock);
 	return ret;
 }
@@ -679,7 +695,7 @@ int sgx_mprotect(struct sgx_platform *p, unsigned long addr, unsigned long len, 
 		return -ENOMEM;
 	pthread_mutex_lock(&p->win_lock);
 	/* The .mprotect hook of every enclave VMA in the range, before anything changes. */
-	n = windows_in(p, addr, end, ws, SGX_MAX_WINDOWS);
+	n = sgx_windows_in(p, p, addr, end, ws, SGX_MAX_WINDOWS);
 	for (i = 0; i < n && !ret; i++) {
 		unsigned long lo = ws[i]->start > addr ? ws[i]->start : addr;
 		unsigned long hi = ws[i]->end < end ? ws[i]->end : end;
@@ -689,9 +705,9 @@ int sgx_mprotect(struct sgx_platform *p, unsigned long addr, unsigned long len, 
 	if (!ret)
 		ret = mprotect((void *)addr, len, prot) ? -errno : 0;
 	if (!ret && n)
-		ret = windows_carve(p, addr, end, prot);
+		ret = sgx_windows_carve(p, p, addr, end, prot);
 	/* The real mprotect() gave every page 'prot': narrow again to the EPCM. */
-	n = windows_in(p, addr, end, ws, SGX_MAX_WINDOWS);
+	n = sgx_windows_in(p, p, addr, end, ws, SGX_MAX_WINDOWS);
 	for (i = 0; i < n; i++) {
 		pthread_mutex_lock(&ws[i]->encl->lock);
 		__sgx_encl_window_sync_prot(ws[i]->encl, addr, end);

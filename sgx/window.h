@@ -31,12 +31,36 @@
 
 #include "sgx/encl.h"
 
-#define SGX_MAX_WINDOWS	1024	/* user mappings per platform */
+/*
+ * User mappings per platform: in shared mode every program of the machine
+ * has its windows in the daemon's one platform.
+ */
+#define SGX_MAX_WINDOWS	4096
+
+/*
+ * A remote address space (shared mode, window_mm.c): a program's process
+ * whose windows map the enclave memfd themselves and are registered on the
+ * program's userfaultfd, which it handed to the daemon. Its windows are in
+ * the platform's slot table like the platform's own, tagged with the
+ * sgx_mm, and are created, cut and dropped under platform->win_lock. The
+ * manager never maps, unmaps or mprotects anything for them in its own
+ * address space; the zap and unprotect go through 'uffd' (UFFDIO_* on
+ * another process's userfaultfd work; they fail with ESRCH once the process
+ * is gone, which the callers ignore), the punch and the truncate act on the
+ * memfd and so on every process mapping it.
+ * The owner (the daemon's per-process object) guarantees that no call on
+ * the sgx_mm runs concurrently with or after sgx_mm_destroy().
+ */
+struct sgx_mm {
+	struct sgx_platform *platform;
+	int uffd;		/* owned: closed by sgx_mm_destroy() */
+};
 
 /* One user mapping of an enclave (a VMA of the enclave file). */
 struct sgx_window {
 	struct sgx_encl *encl;	/* pinned by one file reference */
-	void *mm;		/* the address space (embedded mode: the platform) */
+	void *mm;		/* the address space: the platform (embedded) or a struct sgx_mm */
+	bool remote;		/* mm is a struct sgx_mm: protection is the program's business */
 	int uffd;		/* that address space's userfaultfd */
 	unsigned long start, end;
 	int prot;		/* PROT_* of the mapping */
@@ -52,6 +76,7 @@ struct sgx_window {
  */
 struct sgx_window_slot {
 	atomic_ulong start, end;
+	_Atomic(void *) mm;	/* copy of win->mm: lookups of other address spaces skip it */
 	_Atomic(struct sgx_window *) win;
 	atomic_uint users;
 };
@@ -99,11 +124,29 @@ void sgx_encl_window_sync_prot(struct sgx_encl *encl, unsigned long start, unsig
 void sgx_encl_file_put(struct sgx_encl *encl);
 void sgx_encl_file_release(struct sgx_encl *encl);
 
-/* Pin the window that maps addr, or return NULL. */
+/*
+ * Pin the window of address space mm (the platform itself in embedded mode)
+ * that maps addr, or return NULL. Two address spaces may map different
+ * enclaves at the same addresses: the lookup is keyed by both.
+ */
+struct sgx_window *sgx_window_lookup_mm(struct sgx_platform *p, void *mm, unsigned long addr);
+/* The platform's own address space (embedded mode). */
 struct sgx_window *sgx_window_lookup(struct sgx_platform *p, unsigned long addr);
 void sgx_window_unpin(struct sgx_platform *p, struct sgx_window *w);
 
+/* For window_mm.c; win_lock held. */
+struct sgx_window *sgx_window_new(struct sgx_encl *encl, void *mm, bool remote, int uffd,
+				  unsigned long start, unsigned long end, int prot);
+void sgx_window_free(struct sgx_platform *p, struct sgx_window *w);
+unsigned int sgx_windows_in(struct sgx_platform *p, void *mm, unsigned long a, unsigned long b,
+			    struct sgx_window **out, unsigned int max);
+int sgx_windows_carve(struct sgx_platform *p, void *mm, unsigned long a, unsigned long b,
+		      int prot);
+
 /* fault.c */
 void sgx_fault_platform_gone(struct sgx_platform *p);
+/* sgx_vma_fault() for a window of address space mm (the platform, or a struct sgx_mm). */
+enum sgx_fault_result __sgx_vma_fault(struct sgx_platform *p, void *mm, unsigned long addr,
+				      bool is_write);
 
 #endif /* SGXEMU_SGX_WINDOW_H */

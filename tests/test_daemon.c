@@ -884,7 +884,7 @@ TEST(daemon_reserved_types_answer_enosys)
 	fd = raw_connect(td.t.sock);
 	REQUIRE(fd >= 0);
 	REQUIRE(raw_hello(fd));
-	for (uint16_t t = SGXD_MSG_ENCL_MMAP; t <= SGXD_MSG_RESERVED_LAST; t++) {
+	for (uint16_t t = SGXD_MSG_RESERVED_FIRST; t <= SGXD_MSG_RESERVED_LAST; t++) {
 		put_hdr(b, SGXD_MAGIC, SGXD_VERSION, t, 8, 100 + t);
 		memset(b + 16, 0xee, 8);
 		REQUIRE_EQ(sgxd_send_all(fd, b, sizeof(b)), 0);
