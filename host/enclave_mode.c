@@ -21,6 +21,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -660,22 +661,57 @@ static void handle_enclu(struct enclave_mode *em, struct host_thread *t, ucontex
 		deliver_fault(em, uc, &exc);
 }
 
-/* Is the faulting instruction an ENCLU? Never reads a page the fault is about. */
-static bool enclu_at(int sig, const siginfo_t *info, const ucontext_t *uc)
+enum enclu_probe { NOT_ENCLU, IS_ENCLU, ENCLU_GONE };
+
+static bool page_resident(uint64_t addr)
+{
+	unsigned char vec = 0;
+
+	if (syscall(SYS_mincore, (void *)(uintptr_t)(addr & SGX_PAGE_MASK), 4096UL, &vec))
+		return false;
+	return vec & 1;
+}
+
+/*
+ * Is the faulting instruction an ENCLU? Never reads a page the fault is
+ * about. Enclave code is read with process_vm_readv(), never directly: the
+ * page was there when the CPU fetched the instruction, but a reclaimer
+ * whose ETRACK this LP already satisfied (an earlier AEX) may complete its
+ * EWB and punch the page before we look, and a direct read would then be a
+ * userfaultfd SIGBUS inside this handler, with SIGBUS blocked: the process
+ * would die. ENCLU_GONE: the bytes are gone, re-execute (the fetch faults
+ * and the fault path loads the page).
+ */
+static enum enclu_probe enclu_at(const struct host_thread *t, int sig, const siginfo_t *info,
+				 const ucontext_t *uc)
 {
 	uint64_t rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
 	const uint8_t *p = (const uint8_t *)(uintptr_t)rip;
+	uint8_t insn[ENCLU_LEN];
 
 	if (sig == SIGSEGV || sig == SIGBUS) {
 		uint64_t a = (uint64_t)(uintptr_t)info->si_addr & SGX_PAGE_MASK;
 
 		/* An instruction fetch fault: the bytes are not readable. */
 		if (a == (rip & SGX_PAGE_MASK) || a == ((rip + ENCLU_LEN - 1) & SGX_PAGE_MASK))
-			return false;
+			return NOT_ENCLU;
 	}
 	if (sig != SIGILL && sig != SIGSEGV)
-		return false;
-	return p[0] == 0x0f && p[1] == 0x01 && p[2] == 0xd7;
+		return NOT_ENCLU;
+	if (rip == (uint64_t)(uintptr_t)sgxemu_vsgx_enclu)
+		return IS_ENCLU;	/* the vDSO's: no need to look */
+	if (in_enclave_code(t, rip) || in_enclave_code(t, rip + ENCLU_LEN - 1)) {
+		struct iovec local = { .iov_base = insn, .iov_len = sizeof(insn) };
+		struct iovec remote = { .iov_base = (void *)p, .iov_len = sizeof(insn) };
+
+		if (syscall(SYS_process_vm_readv, getpid(), &local, 1UL, &remote, 1UL, 0UL) ==
+		    (long)sizeof(insn))
+			p = insn;
+		else if (!page_resident(rip) || !page_resident(rip + ENCLU_LEN - 1))
+			return ENCLU_GONE;
+		/* Else resident but not readable by the kernel (an execute-only page): look. */
+	}
+	return p[0] == 0x0f && p[1] == 0x01 && p[2] == 0xd7 ? IS_ENCLU : NOT_ENCLU;
 }
 
 /* A native fault of enclave code: what the hardware would have reported. */
@@ -812,7 +848,11 @@ void sgxemu_signal_handler(int sig, siginfo_t *info, void *ucv, struct host_sig_
 		goto out;
 	}
 	if (sig == SIGILL || sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE) {
-		if (enclu_at(sig, info, uc)) {
+		enum enclu_probe probe = enclu_at(t, sig, info, uc);
+
+		if (probe == ENCLU_GONE)
+			goto out;	/* retry: the fetch now faults and loads the page */
+		if (probe == IS_ENCLU) {
 			if (!t)
 				t = thread_create(em, uc);
 			if (t) {

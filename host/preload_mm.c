@@ -491,6 +491,9 @@ bool shim_window_fault(struct shim *s, uint64_t addr, bool is_write)
 	if (!shim_active(s) || s->pid != getpid())
 		return false;
 	r = shim_vma_fault(s, addr, is_write);
+	if (r != SGX_FAULT_RESOLVED && r != SGX_FAULT_RETRY && s->debug)
+		sgx_log_safe("sgxemu: ", "window fault at %lx (%s) outside enclave mode: result %d",
+			     (unsigned long)addr, is_write ? "write" : "read", (int)r);
 	return r == SGX_FAULT_RESOLVED || r == SGX_FAULT_RETRY;
 }
 
