@@ -516,3 +516,116 @@ TEST_TIMEOUT(shared_run_takes_the_daemons_platform, 60)
 	free(pr.out);
 	sdaemon_stop(&sd);
 }
+
+/* ------------------------------------------------------------------------
+ * The shim's edge cases (tests/test_preload.c's helpers) in shared mode:
+ * this binary re-executed with the shim preloaded and SGXEMU_SHARED set;
+ * test_preload.c's constructor runs the helper named by
+ * SGXEMU_PRELOAD_HELPER.
+ */
+
+/* The sanitizer runtime this binary uses must come first in LD_PRELOAD. */
+static void asan_runtime(char *buf, size_t len)
+{
+	char line[PATH_MAX + 128];
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	buf[0] = '\0';
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char *q = strchr(line, '/');
+
+		if (q && strstr(q, "/libasan.so")) {
+			q[strcspn(q, "\n")] = '\0';
+			snprintf(buf, len, "%s ", q);
+			break;
+		}
+	}
+	fclose(f);
+}
+
+static int run_helper_shared(const char *name, struct paths *p, struct sdaemon *sd)
+{
+	char rt[PATH_MAX + 1], preload[2 * PATH_MAX + 64];
+	int status;
+	pid_t pid;
+
+	asan_runtime(rt, sizeof(rt));
+	snprintf(preload, sizeof(preload), "%s%s", rt, p->shim);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		setenv("LD_PRELOAD", preload, 1);
+		setenv("SGXEMU_PRELOAD_HELPER", name, 1);
+		setenv("SGXEMU_SHARED", sd->sock, 1);
+		setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
+		unsetenv("SGXEMU_CGROUP");
+		execl("/proc/self/exe", "sgxemu-tests-helper", (char *)NULL);
+		_exit(126);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* After the helper: the daemon hosts nothing any more. */
+static void check_daemon_idle(struct sdaemon *sd)
+{
+	struct sgxd_client *c = conn(sd, SGXD_ROLE_CLI);
+	struct sgxd_status ds = { 0 };
+	int status = -1;
+
+	REQUIRE(c);
+	for (int i = 0; i < 100; i++) {
+		if (sgxd_status(c, &ds, &status))
+			status = -1;
+		if (!status && !ds.nr_encls && ds.free_pages == ds.total_pages)
+			break;
+		usleep(20000);
+	}
+	CHECK_EQ(status, 0);
+	CHECK_EQ(ds.nr_encls, 0);
+	CHECK_EQ(ds.free_pages, ds.total_pages);
+	sgxd_client_close(c);
+}
+
+static void shared_helper(const char *name)
+{
+	struct sdaemon sd;
+	struct paths p;
+
+	need_paths(&p);
+	REQUIRE_EQ(sdaemon_start(&sd, 8 * MIB), 0);
+	need_shared_mode(&sd);
+	CHECK_EQ(run_helper_shared(name, &p, &sd), 0);
+	check_daemon_idle(&sd);
+	sdaemon_stop(&sd);
+}
+
+/* fstat, ENOTTY, EFAULT, EACCES (mmap/mprotect past the EPCM), mremap EFAULT, dup. */
+TEST_TIMEOUT(shared_preload_device_fd_mmap_ioctl_errors, 60)
+{
+	shared_helper("device");
+}
+
+TEST_TIMEOUT(shared_preload_close_fd_while_mapped, 60)
+{
+	shared_helper("close_mapped");
+}
+
+/*
+ * The child of a fork: the inherited fd fails with EIO, its own open
+ * reconnects, and the parent's connection (ADD_PAGES after the child is
+ * gone) was not disturbed by the child closing its copies.
+ */
+TEST_TIMEOUT(shared_preload_fork_child_reconnects, 60)
+{
+	shared_helper("fork");
+}
+
+TEST_TIMEOUT(shared_preload_program_signal_handlers_chain, 60)
+{
+	shared_helper("signals");
+}
