@@ -192,8 +192,11 @@ int shim_platform(struct shim *s)
 	pthread_mutex_lock(&s->lock);
 	if (s->shared_path) {
 		/* The daemon's platform: connect at the first open (again in a fork child). */
-		if (!s->sh)
+		if (!s->sh) {
+			shim_enter();	/* the client's socket calls are not the program's */
 			ret = shim_shared_start(s);
+			shim_leave();
+		}
 		goto out;
 	}
 	if (s->pid != getpid()) {

@@ -126,7 +126,9 @@ static void tconn_drop(void)
 		return;
 	if (tconn_pid == getpid()) {
 		tconn_unregister(sgxd_client_fd(tconn));
+		shim_enter();
 		sgxd_client_close(tconn);
+		shim_leave();
 	}
 	/* Else a fork child's copy: its fd was closed by the atfork hook. */
 	tconn = NULL;
@@ -155,7 +157,10 @@ static struct sgxd_client *thread_conn(struct shim *s)
 	tconn = NULL;		/* a fork child's copy of the parent's: never used */
 	if (!s->shared_path || !s->sh)
 		return NULL;	/* no process connection to join yet */
+	/* Inside the shim: the client's own mmap/close reach the kernel directly. */
+	shim_enter();
 	ret = sgxd_client_connect_thread(s->shared_path, kick_signal, &tconn);
+	shim_leave();
 	if (ret) {
 		tconn = NULL;
 		log_safe(s, "thread connection to the daemon failed: %ld (pid %ld)", ret, pid);
