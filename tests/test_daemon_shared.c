@@ -306,7 +306,8 @@ static int p_release(struct penc *e)
 	return ret ? ret : st;
 }
 
-static const uint64_t BASE = 0x10000000000ull;
+/* Above ASan's shadow gap (0x10000000000 lies in it): the test maps ELRANGE itself. */
+static const uint64_t BASE = 0x300000000000ull;
 
 /* ---- a program's side of shared mode, as the shim does it ---- */
 
@@ -335,9 +336,38 @@ static void on_sigbus(int sig, siginfo_t *si, void *ctx)
 	_exit(97);
 }
 
+/*
+ * The daemon's IPI: if the thread is "inside" (g_kick_client set), ask for
+ * the AEX over its thread connection, as the shim's kick handler does.
+ */
+static struct sgxd_client *g_kick_client;
+static struct sgx_regs g_kick_regs;
+static volatile sig_atomic_t g_kicks, g_kick_aex;
+
 static void on_kick(int sig)
 {
+	struct sgx_exception ssa;
+	struct sgxd_lp_state st;
+	int ret = -1, res;
+
 	(void)sig;
+	g_kicks++;
+	if (!g_kick_client)
+		return;
+	for (int tries = 0; tries < 1000; tries++) {
+		struct sgx_regs r = g_kick_regs;
+
+		if (sgxd_aex(g_kick_client, &r, NULL, &ssa, &ret, &st))
+			return;
+		if (ret != -EAGAIN)
+			break;
+		if (sgxd_fault(g_kick_client, ssa.addr, true, &res))
+			return;
+	}
+	if (!ret && !st.inside) {
+		g_kick_aex++;
+		g_kick_client = NULL;
+	}
 }
 
 static void install_handlers(void)
@@ -855,6 +885,69 @@ TEST(daemon_shared_enclu_on_thread_connection)
 	edaemon_stop(&ed);
 }
 
+TEST(daemon_shared_ipi_kicks_thread_inside)
+{
+	struct sgxd_client *adm, *pc, *tc;
+	struct edaemon ed = { 0 };
+	struct uffdio_register reg;
+	struct sgxd_lp_state st;
+	struct sgx_regs r;
+	struct penc e;
+	uint64_t mb, ms;
+	int uffd, memfd = -1, s = -1;
+	bool w = false;
+
+	REQUIRE_EQ(edaemon_start(&ed, 256, SGX_EPC_OOM_KILL), 0);
+	adm = conn(&ed, SGXD_ROLE_CLI);
+	REQUIRE(adm);
+	CHECK_EQ(cg_op(adm, 1, "/i"), 0);
+	install_handlers();
+	pc = conn_in(&ed, "/i");
+	REQUIRE(pc);
+	REQUIRE_EQ(t_build(&e, pc), 0);
+	uffd = make_uffd();
+	REQUIRE(uffd >= 0);
+	REQUIRE_EQ(sgxd_send_uffd(pc, uffd, &s), 0);
+	REQUIRE_EQ(sgxd_encl_memfd(pc, e.h, &memfd, &mb, &ms, &s), 0);
+	REQUIRE_EQ(s, 0);
+	REQUIRE(mmap((void *)(uintptr_t)BASE, ms, PROT_READ | PROT_WRITE,
+		     MAP_SHARED | MAP_FIXED_NOREPLACE, memfd, 0) == (void *)(uintptr_t)BASE);
+	reg = (struct uffdio_register){ .range = { .start = BASE, .len = ms },
+		.mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP };
+	REQUIRE_EQ(ioctl(uffd, UFFDIO_REGISTER, &reg), 0);
+	REQUIRE_EQ(sgxd_encl_mmap(pc, e.h, BASE, T_CODE, PROT_READ | PROT_WRITE,
+				  MAP_SHARED | MAP_FIXED, &w, &s), 0);
+	REQUIRE_EQ(s, 0);
+	REQUIRE_EQ(sgxd_client_connect_thread(ed.sock, SIGUSR2, &tc), 0);
+
+	/* This thread is inside the enclave when the worker must evict its pages. */
+	t_regs(&r, EENTER, BASE + T_TCS);
+	REQUIRE_EQ(t_enclu(tc, &r, &st), 0);
+	REQUIRE(st.inside);
+	g_kick_regs = r;
+	g_kick_client = tc;
+	CHECK_EQ(cg_max_pages(adm, "/i", 3), 0);
+	for (int i = 0; i < 1000 && cg_cur(adm, "/i") > 3 * (long long)PG; i++)
+		usleep(10000);
+	/* The IPI became a signal to this thread, whose handler asked for the AEX. */
+	CHECK(g_kicks >= 1);
+	CHECK_EQ(g_kick_aex, 1);
+	CHECK(cg_cur(adm, "/i") <= 3 * (long long)PG);
+	CHECK_EQ(cg_val(adm, "/i", "misc.events"), 0);
+	g_kick_client = NULL;
+
+	sgxd_client_close(tc);
+	munmap((void *)(uintptr_t)BASE, ms);
+	close(memfd);
+	CHECK_EQ(p_release(&e), 0);
+	sgxd_client_close(pc);
+	close(uffd);
+	CHECK(cg_wait(adm, "/i", 0, 5000));
+	sgxd_client_close(adm);
+	CHECK(daemon_idle(&ed));
+	edaemon_stop(&ed);
+}
+
 /* ---- refusals ---- */
 
 TEST(daemon_shared_acts_only_on_own_enclaves)
@@ -897,18 +990,19 @@ TEST(daemon_shared_acts_only_on_own_enclaves)
 		 0);
 	CHECK_EQ(st, -EACCES);
 	{
+		const uint64_t b2 = BASE + 0x10000000000ull;
 		struct penc e2;
 
-		REQUIRE_EQ(p_create(&e2, sh.pc, 4 * BASE, 16 * PG), 0);
-		CHECK_EQ(sgxd_encl_mmap(sh.pc, e2.h, 4 * BASE + 64 * PG, PG, PROT_READ, MAP_SHARED,
+		REQUIRE_EQ(p_create(&e2, sh.pc, b2, 16 * PG), 0);
+		CHECK_EQ(sgxd_encl_mmap(sh.pc, e2.h, b2 + 64 * PG, PG, PROT_READ, MAP_SHARED,
 					&w, &st), 0);
 		CHECK_EQ(st, 0);
 		CHECK(!w);
-		CHECK_EQ(sgxd_encl_mmap(sh.pc, e2.h, 4 * BASE, PG, PROT_READ, MAP_SHARED, &w, &st),
+		CHECK_EQ(sgxd_encl_mmap(sh.pc, e2.h, b2, PG, PROT_READ, MAP_SHARED, &w, &st),
 			 0);
 		CHECK_EQ(st, 0);
 		CHECK(w);			/* inside ELRANGE, before INIT: a window */
-		CHECK_EQ(sgxd_encl_munmap(sh.pc, 4 * BASE, PG, &st), 0);
+		CHECK_EQ(sgxd_encl_munmap(sh.pc, b2, PG, &st), 0);
 		CHECK_EQ(st, 0);
 		CHECK_EQ(p_release(&e2), 0);
 	}
