@@ -576,8 +576,11 @@ static void *mmap_device(struct shim *s, struct shim_file *f, void *addr, size_t
 		shim_enter();
 		ret = shim_shared_mmap(s, se, a, len, prot, flags, &window);
 		shim_leave();
-		if (ret)
+		if (ret) {
+			/* The range is a hole now (the kernel's failed mmap): no window there. */
+			window_range_set(s, a, a + plen, -1, false);
 			return fail_ptr(-ret);
+		}
 		if (window) {
 			window_range_set(s, a, a + plen, prot & 7, true);
 			return addr;

@@ -483,52 +483,90 @@ static int window_memfd(struct shim *s, struct shim_shared *sh, struct shim_encl
 	return fd;
 }
 
+/*
+ * Map the enclave's memfd at [addr, addr + plen) and register it on the
+ * process's userfaultfd (MISSING|WP), PROT_NONE: a page touched before the
+ * registration would make shmem put a zero page into the daemon's memfd.
+ * sh->lock held.
+ */
+static int map_registered(struct shim_shared *sh, int fd, uint64_t base, uint64_t addr,
+			  uint64_t plen)
+{
+	struct uffdio_register reg = {
+		.range = { .start = addr, .len = plen },
+		.mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP,
+	};
+
+	if (shim_sys_mmap((void *)addr, plen, PROT_NONE, MAP_SHARED | MAP_FIXED, fd,
+			  (off_t)(addr - base)) == MAP_FAILED)
+		return -errno;
+	if (syscall(SYS_ioctl, sh->uffd, UFFDIO_REGISTER, &reg)) {
+		int err = -errno;
+
+		shim_sys_munmap((void *)addr, plen);
+		return err;
+	}
+	return 0;
+}
+
+/*
+ * The order of docs/DAEMON.md: the memfd is mapped and registered before
+ * ENCL_MMAP records the window, so that the daemon's first write-protect
+ * (a reclaimer's EBLOCK) or fill of a page there always finds the range
+ * registered; a window recorded first could have a page written back and
+ * punched while our mapping did not carry the write-protection yet, and a
+ * write to it would be lost. Only a range inside the ELRANGE CREATE gave can
+ * be a window, so only that one is mapped first. The protection comes last.
+ * On failure the range is left unmapped, as the kernel's failed mmap leaves
+ * it, and the daemon forgets its windows there.
+ */
 int shim_shared_mmap(struct shim *s, struct shim_encl *se, uint64_t addr, uint64_t len, int prot,
 		     int flags, bool *window)
 {
 	struct shim_shared *sh = atomic_load(&s->sh);
-	uint64_t plen = (len + PAGE - 1) & ~(PAGE - 1), base = 0;
-	struct uffdio_register reg;
-	int ret, status = 0, fd, st2;
-	void *m;
+	uint64_t plen = (len + PAGE - 1) & ~(PAGE - 1), base, size, mbase = 0;
+	bool premapped = false;
+	int ret, status = 0, fd = -1, st2;
 
 	*window = false;
 	if (!sh)
 		return -EIO;
+	base = atomic_load(&se->base);
+	size = atomic_load(&se->size);
 	pthread_mutex_lock(&sh->lock);
+	if (base && addr >= base && plen <= size && addr - base <= size - plen) {
+		fd = window_memfd(s, sh, se, &mbase);
+		if (fd >= 0) {
+			ret = map_registered(sh, fd, mbase, addr, plen);
+			if (ret)
+				goto out;
+			premapped = true;
+		}
+	}
 	ret = sgxd_encl_mmap(sh->c, se->handle, addr, len, prot, flags, window, &status);
 	if (ret) {
 		ret = conv_error(s, sh, ret);
-		goto out;
+		goto undo;
 	}
-	if (status || !*window) {
+	if (status) {
 		ret = status;
+		goto undo;
+	}
+	if (!*window) {
+		/* No window (the caller maps the SIGBUS memfd over the range). */
+		ret = 0;
 		goto out;
 	}
-	fd = window_memfd(s, sh, se, &base);
-	if (fd < 0) {
-		ret = fd;
-		goto undo;
+	if (!premapped) {
+		/* A window where the ELRANGE known here said none could be: map it now. */
+		fd = window_memfd(s, sh, se, &mbase);
+		ret = fd < 0 ? fd : map_registered(sh, fd, mbase, addr, plen);
+		if (ret)
+			goto undo;
+		premapped = true;
 	}
-	/*
-	 * PROT_NONE until the range is registered: a page touched before that
-	 * would make shmem allocate a zero page in the daemon's memfd.
-	 */
-	m = shim_sys_mmap((void *)addr, plen, PROT_NONE, MAP_SHARED | MAP_FIXED, fd,
-			  (off_t)(addr - base));
-	if (m == MAP_FAILED) {
+	if (shim_sys_mprotect((void *)addr, plen, prot)) {
 		ret = -errno;
-		goto undo;
-	}
-	reg = (struct uffdio_register){
-		.range = { .start = addr, .len = plen },
-		.mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP,
-	};
-	if (syscall(SYS_ioctl, sh->uffd, UFFDIO_REGISTER, &reg) ||
-	    shim_sys_mprotect((void *)addr, plen, prot)) {
-		ret = -errno;
-		shim_sys_mmap((void *)addr, plen, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
-			      MAP_FIXED | MAP_NORESERVE, -1, 0);
 		goto undo;
 	}
 	ret = 0;
@@ -536,6 +574,8 @@ int shim_shared_mmap(struct shim *s, struct shim_encl *se, uint64_t addr, uint64
 undo:
 	*window = false;
 	sgxd_encl_munmap(sh->c, addr, len, &st2);
+	if (premapped)
+		shim_sys_munmap((void *)addr, plen);
 out:
 	pthread_mutex_unlock(&sh->lock);
 	return ret;
