@@ -58,6 +58,7 @@ die() { printf 'build-selftests: ERROR: %s\n' "$*" >&2; exit 1; }
 print_results() {
 	echo "SGX selftests built in: $OUT"
 	echo "  $OUT/test_sgx"
+	echo "  $OUT/test_sgx_filter (test_sgx with -t TEST)"
 	echo "  $OUT/test_encl.elf"
 	echo "Run from that directory: (cd $OUT && ./test_sgx)"
 	echo "Tests ($(wc -l <"$OUT/tests.txt")):"
@@ -67,7 +68,7 @@ print_results() {
 fast_path_ok() {
 	[ "${SGXEMU_SELFTEST_FORCE:-0}" != 1 ] &&
 	[ -f "$STAMP" ] && [ "$STAMP" -nt "$SCRIPT_PATH" ] &&
-	[ -x "$OUT/test_sgx" ] && [ -s "$OUT/test_encl.elf" ] &&
+	[ -x "$OUT/test_sgx" ] && [ -x "$OUT/test_sgx_filter" ] && [ -s "$OUT/test_encl.elf" ] &&
 	[ -s "$OUT/tests.txt" ] && [ -f "$SELFTEST_DIR/main.c" ]
 }
 
@@ -189,6 +190,18 @@ for f in test_sgx test_encl.elf; do
 	}
 done
 [ -x "$OUT/test_sgx" ] || die "$OUT/test_sgx is not executable"
+
+# test_sgx_filter: the same test_sgx with the -t filter of later kselftest
+# harnesses (tests/selftest/harness_filter.c includes main.c unmodified), for
+# the EPC cgroup series' test plan (scripts/test-shared.sh).
+if ! (cd "$SELFTEST_DIR" &&
+	$CC -Wall -Werror -g -I../../../../tools/include -I. -fPIC -z noexecstack \
+		-o "$OUT/test_sgx_filter" "$REPO_ROOT/tests/selftest/harness_filter.c" \
+		"$OUT/load.o" "$OUT/sigstruct.o" "$OUT/call.o" "$OUT/sign_key.o" -lcrypto) \
+	>>"$OUT/build.log" 2>&1; then
+	tail -n 30 "$OUT/build.log" >&2
+	die "building test_sgx_filter failed (log: $OUT/build.log)"
+fi
 
 # Test list: the 6.1 harness has no -l (it ignores argv and runs everything),
 # so parse the TEST_F / TEST_F_TIMEOUT registrations from main.c, in order.

@@ -296,11 +296,7 @@ suite_linux_selftests() {
 	run_suite "selftests (--sections 2)" 1600 ./scripts/test.sh --selftest-suite "$cli" \
 		"$dir" --epc 16M --sections 2
 	# Shared mode: one daemon, many programs (issue 5's acceptance).
-	# Shared mode end to end runs once programs can run on the daemon
-	# (docs/DAEMON.md, "Next step"); SGXEMU_TEST_SHARED=1 runs it now.
-	if [ "${SGXEMU_TEST_SHARED:-0}" = 1 ]; then
-		run_suite "shared mode" 1500 ./scripts/test-shared.sh "$cli" "$dir"
-	fi
+	run_suite "shared mode" 1500 ./scripts/test-shared.sh "$cli" "$dir"
 }
 
 # Internal mode: one selftest configuration (also handy by hand).
