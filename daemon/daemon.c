@@ -138,6 +138,7 @@ struct sgxd {
 	gid_t sock_gid;
 	uid_t uid;
 	long long start_ms;
+	atomic_ulong oom_kills;		/* enclaves the OOM path killed (logged) */
 
 	struct sgx_platform *platform;
 	struct sgx_epc_cg_tree *tree;
@@ -2086,7 +2087,25 @@ static int attach_tree(struct sgxd *d)
 	return d->tree ? 0 : -ENODEV;
 }
 
-static const struct sgx_platform_ops daemon_ops = { .ipi = daemon_ipi };
+/*
+ * The OOM path killed an enclave (kill policy): the kernel says so in its log
+ * and so does the daemon, with a running count, so that an operator (and
+ * scripts/test-shared.sh) can tell a kill from a refused allocation.
+ */
+static void daemon_oom_killed(void *arg, uint64_t base, uint64_t size, const char *cgroup)
+{
+	struct sgxd *d = arg;
+	unsigned long n = atomic_fetch_add(&d->oom_kills, 1) + 1;
+
+	dlog(d, "OOM: killed the enclave at 0x%llx-0x%llx charged to %s (%lu kill%s so far)",
+	     (unsigned long long)base, (unsigned long long)(base + size), cgroup, n,
+	     n == 1 ? "" : "s");
+}
+
+static const struct sgx_platform_ops daemon_ops = {
+	.ipi = daemon_ipi,
+	.oom_killed = daemon_oom_killed,
+};
 
 int sgxd_create(const struct sgxd_config *c, struct sgxd **out, char *err, size_t errlen)
 {

@@ -16,6 +16,12 @@
 #               harness ignores -t and would run all 16 tests, so the plan
 #               uses test_sgx with the -t of later harnesses
 #               (tests/selftest/harness_filter.c, built with the selftests)
+#   oom         the OOM path on running programs: a cgroup's limit lowered
+#               under its enclave's unreclaimable pages kills it (kill
+#               policy: one "OOM: killed" in the daemon's log, the program
+#               sees the exception in its run struct, misc.events counts, a
+#               program of another cgroup goes on); with --oom enomem the
+#               same kills nothing
 #   stress      bigheap processes in several cgroups, random kill -9s and
 #               limits changed while they run
 # After every case every cgroup's usage must be 0 and the daemon's free
@@ -28,7 +34,7 @@ CLI="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 DIR="$(cd "$2" && pwd)"
 shift 2
 CASES=("$@")
-[ ${#CASES[@]} -gt 0 ] || CASES=(selftests cgroups stress)
+[ ${#CASES[@]} -gt 0 ] || CASES=(selftests cgroups oom stress)
 BIGHEAP="$(dirname "$CLI")/examples/bigheap"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/sgxemu-shared.XXXXXX")"
@@ -38,6 +44,7 @@ PASSED=0
 FAILED=0
 
 cleanup() {
+	[ -n "${KEEP_WORK:-}" ] && cp -r "$WORK" /tmp/shared-work
 	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
 	rm -rf "$WORK"
 }
@@ -192,6 +199,81 @@ case_cgroups() {
 	done
 }
 
+# wait_for FILE TEXT: until FILE holds TEXT (20 s at most).
+wait_for() {
+	for _ in $(seq 200); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# oom_run POLICY: bigheap A in /o1, bigheap B in /o2; once A's enclave runs,
+# /o1's limit drops to one page. Sets A_RC, B_RC, KILLS (the daemon's
+# "OOM: killed" lines), EVENTS (sgx_epc.max of /o1).
+oom_run() {
+	local pol="$1" a b logs="$WORK/oom.$1"
+	start_daemon 16M --oom "$pol" || return 1
+	cg mkdir /o1 && cg mkdir /o2 || return 1
+	local before
+	before="$(grep -c "OOM: killed" "$WORK/daemon.log")"
+	"$CLI" run --shared="$SOCK" --cgroup /o2 -- "$BIGHEAP" --heap 4M --passes 300 \
+		>"$logs.b" 2>&1 &
+	b=$!
+	"$CLI" run --shared="$SOCK" --cgroup /o1 -- "$BIGHEAP" --heap 4M --passes 1000 \
+		>"$logs.a" 2>&1 &
+	a=$!
+	wait_for "$logs.a" "The enclave writes" || echo "oom: A never ran its enclave"
+	cg write /o1 misc.max "sgx_epc 4096"
+	wait "$a"; A_RC=$?
+	wait "$b"; B_RC=$?
+	sleep 0.5
+	KILLS=$(($(grep -c "OOM: killed" "$WORK/daemon.log") - before))
+	EVENTS="$(cg read /o1 misc.events | awk '$1 == "sgx_epc.max" { print $2 }')"
+	echo "oom ($pol): A exit $A_RC ($(grep -m1 -E "exception in the enclave|failed:" \
+		"$logs.a" || echo "no error line")), B exit $B_RC, $KILLS OOM kill(s), /o1 sgx_epc.max $EVENTS"
+	check_clean "oom ($pol)"
+	cg rmdir /o1 && cg rmdir /o2
+}
+
+case_oom() {
+	local try kill_seen=0 bad=0
+	echo "== the OOM path on running programs (16 MiB EPC)"
+	[ -x "$BIGHEAP" ] || { ko "oom: $BIGHEAP missing"; return; }
+	# The victim runs flat out, so it races the worker: once the worker has
+	# reclaimed its last reclaimable page, the victim's own next fault may
+	# come first and be refused (-ENOMEM: nothing left to reclaim, the
+	# kernel's SIGBUS) before the worker kills it. Either way it loses its
+	# enclave; a kill must be seen within 5 tries, and never two.
+	for try in 1 2 3 4 5; do
+		oom_run kill || { ko "oom kill: set-up"; return; }
+		[ "$KILLS" -le 1 ] || { ko "oom kill: $KILLS enclaves killed"; bad=1; }
+		[ "$A_RC" -ne 0 ] && grep -q "exception in the enclave" "$WORK/oom.kill.a" ||
+			{ ko "oom kill: the victim did not fail with an enclave exception"; bad=1; }
+		[ "$B_RC" -eq 0 ] ||
+			{ ko "oom kill: the other cgroup's program failed (exit $B_RC)"; bad=1; }
+		[ "${EVENTS:-0}" -ge 1 ] || { ko "oom kill: misc.events did not count"; bad=1; }
+		[ "$KILLS" -eq 1 ] && { kill_seen=$try; break; }
+	done
+	if [ "$kill_seen" -gt 0 ] && [ "$bad" = 0 ]; then
+		ok "oom kill: one enclave killed (try $kill_seen), its program saw the exception, the other cgroup's program completed, misc.events counted"
+	elif [ "$kill_seen" = 0 ]; then
+		ko "oom kill: no OOM kill in 5 tries"
+	fi
+	if oom_run enomem; then
+		[ "$KILLS" -eq 0 ] && ok "oom enomem: nothing killed" ||
+			ko "oom enomem: $KILLS enclaves killed"
+		# Its pages were resident and the lower limit only blocks new
+		# allocations, so the program under it simply goes on.
+		[ "$A_RC" -eq 0 ] && ok "oom enomem: the program over its new limit completed" ||
+			ko "oom enomem: the program over its new limit failed (exit $A_RC)"
+		[ "$B_RC" -eq 0 ] && ok "oom enomem: the other cgroup's program completed" ||
+			ko "oom enomem: the other cgroup's program failed (exit $B_RC)"
+	else
+		ko "oom enomem: set-up"
+	fi
+}
+
 case_stress() {
 	local i pids=() end cgs=(/s1 /s2 /s2/a) kills=0 rc n=0 good=0
 	echo "== stress: bigheap in 3 cgroups, kill -9s and limit changes (24 MiB EPC)"
@@ -236,7 +318,7 @@ case_stress() {
 
 for c in "${CASES[@]}"; do
 	case "$c" in
-	selftests|cgroups|stress) "case_$c" ;;
+	selftests|cgroups|oom|stress) "case_$c" ;;
 	*) echo "unknown case $c" >&2; exit 2 ;;
 	esac
 done

@@ -472,8 +472,17 @@ static unsigned int cg_reclaim_lru(void *arg, struct sgx_epc_cgroup *cg, unsigne
 
 static enum sgx_epc_oom_result cg_oom_encl(void *arg, void *encl)
 {
-	(void)arg;
-	return sgx_encl_oom(encl);
+	struct sgx_platform *p = arg;
+	struct sgx_encl *e = encl;
+	enum sgx_epc_oom_result res = sgx_encl_oom(e);
+	char path[256] = "?";
+
+	if (res == SGX_EPC_OOM_KILLED && p->ops.oom_killed) {
+		if (e->epc_cg && sgx_epc_cgroup_path(e->epc_cg, path, sizeof(path)) < 0)
+			snprintf(path, sizeof(path), "?");
+		p->ops.oom_killed(p->ops_arg, e->base, e->size, path);
+	}
+	return res;
 }
 
 static bool cg_signal_pending(void *arg)

@@ -42,6 +42,13 @@ struct sgx_platform_ops {
 	int (*current_node)(void *arg);
 	/* signal_pending(current); default: per-thread flag, see below. */
 	bool (*signal_pending)(void *arg);
+	/*
+	 * Optional: the OOM path has just killed an enclave (ELRANGE base/size,
+	 * charged to the EPC cgroup at 'cgroup'), the kernel's pr_warn-level
+	 * event an operator wants to see. Called from the cgroup worker with no
+	 * manager lock held; only record or log.
+	 */
+	void (*oom_killed)(void *arg, uint64_t base, uint64_t size, const char *cgroup);
 };
 
 struct sgx_platform_config {
