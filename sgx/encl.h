@@ -146,8 +146,9 @@ struct sgx_encl {
 	 * 'file_refs' is the struct file's count: the fd plus one per user
 	 * mapping, so that close() while mapped releases at the last munmap.
 	 */
-	int window_fd;			/* -1: no window */
-	char *view;
+	int window_fd;			/* -1: no window; sealed against resizing */
+	char *view;			/* registered on the platform's uffd: UFFDIO_COPY only */
+	char *alias_view;		/* the same memfd, unregistered: where aliases point */
 	unsigned long view_size;
 	struct list_head windows;
 	atomic_long file_refs;

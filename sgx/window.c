@@ -123,16 +123,40 @@ int sgx_encl_window_create(struct sgx_encl *encl, unsigned long size)
 
 	if (p->uffd < 0)
 		return 0;
-	fd = memfd_create("sgx_enclave", MFD_CLOEXEC);
+	/*
+	 * In shared mode the program holds this memfd too, and may be hostile:
+	 * sealed against shrinking (an access past the end would be SIGBUS in
+	 * the daemon) and growing. The OOM path punches instead of truncating.
+	 */
+	fd = memfd_create("sgx_enclave", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return -errno;
 	if (ftruncate(fd, (off_t)size)) {
 		ret = errno == EFBIG ? -EINVAL : -errno;
 		goto err_fd;
 	}
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)) {
+		ret = -errno;
+		goto err_fd;
+	}
 	view = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
 	if (view == MAP_FAILED) {
 		ret = -ENOMEM;
+		goto err_fd;
+	}
+	/*
+	 * Two views: UFFDIO_COPY needs a registered range, but the CPU's
+	 * accesses go through an unregistered one, so that a page some program
+	 * punched out of the memfd behind the manager's back reads as zeros
+	 * (that enclave's contents are lost, its own doing) instead of raising
+	 * SIGBUS in the platform's process.
+	 */
+	encl->alias_view = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
+				fd, 0);
+	if (encl->alias_view == MAP_FAILED) {
+		encl->alias_view = NULL;
+		ret = -ENOMEM;
+		munmap(view, size);
 		goto err_fd;
 	}
 	reg = (struct uffdio_register){
@@ -142,6 +166,8 @@ int sgx_encl_window_create(struct sgx_encl *encl, unsigned long size)
 	if (ioctl(p->uffd, UFFDIO_REGISTER, &reg)) {
 		ret = -ENOMEM;
 		munmap(view, size);
+		munmap(encl->alias_view, size);
+		encl->alias_view = NULL;
 		goto err_fd;
 	}
 	encl->window_fd = fd;
@@ -159,14 +185,22 @@ void sgx_encl_window_destroy(struct sgx_encl *encl)
 	if (!encl->view)
 		return;
 	munmap(encl->view, encl->view_size);
+	munmap(encl->alias_view, encl->view_size);
 	close(encl->window_fd);
 	encl->view = NULL;
+	encl->alias_view = NULL;
 	encl->window_fd = -1;
 }
 
+static unsigned long view_offset(struct sgx_encl *encl, struct sgx_encl_page *page)
+{
+	return (page->desc & SGX_ENCL_PAGE_ADDR_MASK) - encl->base;
+}
+
+/* Where the frame's alias points: the unregistered view. */
 static char *view_page(struct sgx_encl *encl, struct sgx_encl_page *page)
 {
-	return encl->view + ((page->desc & SGX_ENCL_PAGE_ADDR_MASK) - encl->base);
+	return encl->alias_view + view_offset(encl, page);
 }
 
 bool sgx_encl_window_installed(struct sgx_encl *encl, struct sgx_encl_page *page)
@@ -194,7 +228,8 @@ int sgx_encl_window_install(struct sgx_encl *encl, struct sgx_encl_page *page)
 
 	for (tries = 0;; tries++) {
 		struct uffdio_copy copy = {
-			.dst = (uintptr_t)dst, .src = (uintptr_t)home, .len = SGX_PAGE_SIZE,
+			.dst = (uintptr_t)(encl->view + view_offset(encl, page)),
+			.src = (uintptr_t)home, .len = SGX_PAGE_SIZE,
 			.mode = UFFDIO_COPY_MODE_DONTWAKE,	/* nobody waits: SIGBUS mode */
 		};
 
@@ -227,17 +262,20 @@ void sgx_encl_window_punch(struct sgx_encl *encl, unsigned long addr, unsigned l
 }
 
 /*
- * The OOM path: truncate the memfd, which takes every page out of every
- * mapping of it in every process; an access then faults with SIGBUS (beyond
- * the end of the file), and the fault path, seeing SGX_ENCL_NO_MEMORY, lets
- * it through. The frames must not be aliased here any more. encl->lock held.
+ * The OOM path: punch the whole memfd, which takes every page out of every
+ * mapping of it in every process; an access then faults (userfaultfd
+ * MISSING, SIGBUS mode) and the fault path, seeing SGX_ENCL_NO_MEMORY,
+ * answers SIGBUS and never loads a page again. (The memfd is sealed against
+ * shrinking, so no truncation: see sgx_encl_window_create().) The frames
+ * must not be aliased here any more. encl->lock held.
  */
 void sgx_encl_window_truncate(struct sgx_encl *encl)
 {
 	if (encl->window_fd < 0)
 		return;
-	if (ftruncate(encl->window_fd, 0))
-		SGX_WARN("truncating the window of an OOM victim failed: %d", errno);
+	if (fallocate(encl->window_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+		      (off_t)encl->view_size))
+		SGX_WARN("punching the window of an OOM victim failed: %d", errno);
 	atomic_fetch_add(&encl->platform->stats.punches, 1);
 }
 

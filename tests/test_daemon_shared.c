@@ -1135,3 +1135,49 @@ TEST(daemon_shared_malformed_fd_messages)
 	CHECK(daemon_idle(&ed));
 	edaemon_stop(&ed);
 }
+
+/*
+ * A hostile program holds its enclave's memfd: it cannot resize it (sealed),
+ * and punching resident pages out of it behind the manager's back spoils
+ * only its own enclave: the daemon's EWB of those pages reads zeros through
+ * its unregistered view instead of dying of SIGBUS, and it keeps serving.
+ */
+TEST(daemon_shared_hostile_memfd_cannot_hurt_the_daemon)
+{
+	struct sgx_platform_stats st0, st1;
+	struct sgxd_status ds;
+	struct edaemon ed = { 0 };
+	struct sgxd_client *adm;
+	struct shproc sh;
+	int status;
+
+	REQUIRE_EQ(edaemon_start(&ed, 256, SGX_EPC_OOM_KILL), 0);
+	adm = conn(&ed, SGXD_ROLE_CLI);
+	REQUIRE(adm);
+	CHECK_EQ(cg_op(adm, 1, "/h"), 0);
+	install_handlers();
+	REQUIRE_EQ(sh_setup(&ed, "/h", BASE, 64, 32, &sh), 0);
+	g_fault_client = sh.tc;
+	CHECK(sh_round(&sh, 0));		/* every page resident */
+	CHECK_EQ(ftruncate(sh.memfd, 0), -1);
+	CHECK_EQ(errno, EPERM);
+	CHECK_EQ(ftruncate(sh.memfd, (off_t)(128 * PG)), -1);
+	CHECK_EQ(errno, EPERM);
+	CHECK_EQ(fallocate(sh.memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+			   (off_t)(64 * PG)), 0);
+	/* The worker now evicts the punched pages (and may OOM-kill the enclave). */
+	sgx_platform_get_stats(sgxd_platform(ed.d), &st0);
+	CHECK_EQ(cg_max_pages(adm, "/h", 2), 0);
+	usleep(300 * 1000);
+	sgx_platform_get_stats(sgxd_platform(ed.d), &st1);
+	CHECK(st1.ewb - st0.ewb >= 16);
+	/* Still serving. */
+	CHECK_EQ(sgxd_status(adm, &ds, &status), 0);
+	CHECK_EQ(status, 0);
+	CHECK_EQ(ds.total_pages, 256);
+	sh_teardown(&sh);
+	CHECK(cg_wait(adm, "/h", 0, 5000));
+	sgxd_client_close(adm);
+	CHECK(daemon_idle(&ed));
+	edaemon_stop(&ed);
+}
