@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 /* The client side of the daemon protocol (daemon/client.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +33,7 @@ struct sgxd_client {
 	uint32_t next_id;
 	bool thread;
 	struct sgxd_fds fds;
-	int send_fd;		/* UFFD: an fd to pass with the next request, -1 none */
+	int send_fd;		/* UFFD, PROVISION: an fd to pass with the next request, -1 none */
 	char err[256];
 	uint8_t in[SGXD_HDR_SIZE + SGXD_MAX_PAYLOAD];
 	struct sgxd_wbuf req;
@@ -106,9 +108,12 @@ static int do_call(struct sgxd_client *c, uint16_t type, struct sgxd_wbuf *req,
 		   bool *add_errno)
 {
 	uint32_t id = ++c->next_id;
+	int send_fd = c->send_fd;
 	struct sgxd_hdr h;
 	int ret;
 
+	/* The fd belongs to this request only, sent or not: never to the next one. */
+	c->send_fd = -1;
 	*detail = NULL;
 	*add_errno = false;
 	/* An fd of the previous reply that nobody took. */
@@ -122,8 +127,7 @@ static int do_call(struct sgxd_client *c, uint16_t type, struct sgxd_wbuf *req,
 		*why = "request too large";
 		return ret;
 	}
-	ret = sgxd_sendmsg_fd(c->fd, req->data, SGXD_HDR_SIZE + req->len, c->send_fd);
-	c->send_fd = -1;
+	ret = sgxd_sendmsg_fd(c->fd, req->data, SGXD_HDR_SIZE + req->len, send_fd);
 	if (ret) {
 		/* The daemon may have refused us and closed: its ERROR is still queued. */
 		int sret = ret;
@@ -175,9 +179,9 @@ static int do_call(struct sgxd_client *c, uint16_t type, struct sgxd_wbuf *req,
 		*detail = msg;
 		return e;
 	}
-	/* Only ENCL_MEMFD's reply carries an fd, and at most one. */
+	/* Only ENCL_MEMFD's and PROVISION_OPEN's replies carry an fd, and at most one. */
 	if (h.type != (type | SGXD_REPLY) || h.id != id || h.length < 4 || c->fds.ctrunc ||
-	    c->fds.nr > (type == SGXD_MSG_ENCL_MEMFD ? 1u : 0u)) {
+	    c->fds.nr > (type == SGXD_MSG_ENCL_MEMFD || type == SGXD_MSG_PROVISION_OPEN ? 1u : 0u)) {
 		*why = "unexpected reply from the daemon";
 		return -EPROTO;
 	}
@@ -682,7 +686,7 @@ int sgxd_encl_ioctl(struct sgxd_client *c, uint32_t handle, unsigned long cmd, v
 		    int *status)
 {
 	unsigned int nw = inline_words(cmd);
-	uint64_t words[8], out[8];
+	uint64_t words[8] = { 0 }, out[8];	/* zeroed: -O1 cannot see nw >= 1 for PROVISION */
 	const uint8_t *rep;
 	struct sgxd_rbuf r;
 	size_t rlen;
@@ -704,6 +708,15 @@ int sgxd_encl_ioctl(struct sgxd_client *c, uint32_t handle, unsigned long cmd, v
 	}
 	if (nw && user_read(words, (uint64_t)(uintptr_t)arg, nw * 8))
 		return ioctl_null_arg(c, handle, cmd, status);
+	/*
+	 * PROVISION: the number means nothing to the daemon; the file goes
+	 * with the request (the kernel passes a copy). A number that is not an
+	 * open fd here goes with none, and the daemon answers what the kernel
+	 * answers for a bad fd (-EINVAL).
+	 */
+	if (cmd == SGX_IOC_ENCLAVE_PROVISION && words[0] <= INT32_MAX &&
+	    fcntl((int)words[0], F_GETFD) >= 0)
+		c->send_fd = (int)words[0];
 	ioctl_head(c, handle, cmd, true);
 	for (unsigned int i = 0; i < nw; i++)
 		sgxd_w_u64(&c->req, words[i]);
@@ -822,6 +835,33 @@ int sgxd_encl_memfd(struct sgxd_client *c, uint32_t handle, int *memfd, uint64_t
 	}
 	if (!*status) {
 		*memfd = c->fds.fd[0];	/* ours now (received close-on-exec) */
+		c->fds.fd[0] = -1;
+		c->fds.nr = 0;
+	}
+	return 0;
+}
+
+int sgxd_provision_open(struct sgxd_client *c, int *fd, int *status)
+{
+	const uint8_t *rep;
+	struct sgxd_rbuf r;
+	size_t len;
+	int ret;
+
+	*fd = -1;
+	sgxd_w_init(&c->req);
+	ret = sgxd_client_call(c, SGXD_MSG_PROVISION_OPEN, &c->req, &rep, &len);
+	if (ret)
+		return ret;
+	sgxd_r_init(&r, rep, len);
+	*status = sgxd_r_s32(&r);
+	/* An fd exactly when the status is 0. */
+	if (sgxd_r_end(&r) || (!*status) != (c->fds.nr == 1)) {
+		sgxd_fds_close(&c->fds);
+		return fail(c, -EPROTO, "malformed PROVISION_OPEN reply");
+	}
+	if (!*status) {
+		*fd = c->fds.fd[0];	/* the caller's now (received close-on-exec) */
 		c->fds.fd[0] = -1;
 		c->fds.nr = 0;
 	}

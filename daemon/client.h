@@ -81,13 +81,22 @@ int sgxd_encl_open(struct sgxd_client *c, uint32_t *handle, int *status);
 /* close() of the handle: -EBADF if it is not one of this connection's. */
 int sgxd_encl_release(struct sgxd_client *c, uint32_t handle, int *status);
 /*
+ * open("/dev/sgx_provision"): on *status 0, *fd is a new fd (close-on-exec)
+ * the caller owns, the one file ENCL_IOCTL(PROVISION) accepts. -EACCES
+ * unless the process runs as root or as the daemon's user (the kernel's
+ * device is root-only by default); -EPERM for a role other than PROGRAM.
+ */
+int sgxd_provision_open(struct sgxd_client *c, int *fd, int *status);
+/*
  * ioctl(handle, cmd, arg) with the kernel's uapi structs (asm/sgx.h) in this
  * process, as the kernel takes them: the library reads the argument struct
  * and what it points to (SECS, SECINFO, source pages, SIGSTRUCT), and
  * writes back what the kernel writes back (count, result). ADD_PAGES is sent
  * in chunks of SGXD_ADD_PAGES_CHUNK pages and count accumulated, as the
  * kernel adds page by page; unreadable memory gives -EFAULT where the kernel
- * would. *status is the ioctl's 0 or -errno; PROVISION answers -EOPNOTSUPP.
+ * would. *status is the ioctl's 0 or -errno. PROVISION sends the file of
+ * its struct's fd (SCM_RIGHTS; none if that is not an open fd here, and
+ * the daemon answers -EINVAL as the kernel does for a bad fd).
  */
 int sgxd_encl_ioctl(struct sgxd_client *c, uint32_t handle, unsigned long cmd, void *arg,
 		    int *status);

@@ -118,9 +118,14 @@ struct sgxd_conn {
 	bool is_thread;
 	struct sgx_lp *lp;
 	struct sgx_regs last_regs;
-	/* fds received with the current message; an fd sent with the reply (borrowed). */
+	/*
+	 * fds received with the current message; an fd sent with the reply,
+	 * borrowed (ENCL_MEMFD: the enclave's) or, with reply_fd_owned, made
+	 * for the reply and closed once sent (PROVISION_OPEN's dup).
+	 */
 	struct sgxd_fds fds;
 	int reply_fd;
+	bool reply_fd_owned;
 	/* Each connection has its own buffers: no allocation per message. */
 	uint8_t in[SGXD_HDR_SIZE + SGXD_MAX_PAYLOAD];
 	struct sgxd_wbuf out;
@@ -221,12 +226,19 @@ static int send_msg(struct sgxd_conn *c, uint16_t type, uint32_t id)
 {
 	int ret = sgxd_w_finish(&c->out, type, id);
 	int fd = c->reply_fd;
+	bool owned = c->reply_fd_owned;
 
 	c->reply_fd = -1;
-	if (ret)
-		return ret;
-	/* ENCL_MEMFD: the memfd rides on the reply's first byte (the peer gets its own fd). */
-	return sgxd_sendmsg_fd(c->fd, c->out.data, SGXD_HDR_SIZE + c->out.len, fd);
+	c->reply_fd_owned = false;
+	/*
+	 * ENCL_MEMFD, PROVISION_OPEN: the fd rides on the reply's first byte
+	 * (the kernel installs a new fd in the peer, so ours can go at once).
+	 */
+	if (!ret)
+		ret = sgxd_sendmsg_fd(c->fd, c->out.data, SGXD_HDR_SIZE + c->out.len, fd);
+	if (owned && fd >= 0)
+		close(fd);
+	return ret;
 }
 
 /* Tell the peer why it is being dropped (best effort: it may be gone). */
@@ -978,6 +990,9 @@ static unsigned int ioctl_inline_words(uint32_t cmd)
  *   PROVISION, RESTRICT_PERMISSIONS, MODIFY_TYPES, REMOVE_PAGES:
  *              the struct's u64 fields                        -> status, the struct after
  *   other      (nothing)                                      -> status (-ENOTTY)
+ * PROVISION's message may carry the program's provision fd (SCM_RIGHTS, at
+ * most one): the struct's fd field is the client's number, which the
+ * manager never sees (see below); the reply echoes the struct as it came.
  * The daemon rebuilds the argument struct with pointers into its own copy
  * and calls the manager's sgx_ioctl(): every check and errno is the embedded
  * driver's. A missing SECS/SECINFO/SIGSTRUCT/src is a NULL pointer (-EFAULT).
@@ -1029,6 +1044,11 @@ static int handle_encl_ioctl(struct sgxd_conn *c, struct sgxd_rbuf *r, const cha
 		*why = r->err ? r->err : "ENCL_IOCTL: bad argument flag";
 		return -EBADMSG;
 	}
+	/* check_fds() let an fd come with PROVISION only; it belongs to the argument. */
+	if (c->fds.nr && !argp) {
+		*why = "ENCL_IOCTL: PROVISION's file descriptor without its argument";
+		return -EBADMSG;
+	}
 	if (argp && cmd == SGX_IOC_ENCLAVE_ADD_PAGES &&
 	    (npages * SGX_PAGE_SIZE > add.length || total < add.length)) {
 		*why = "ENCL_IOCTL: ADD_PAGES pages do not fit length and total";
@@ -1041,7 +1061,7 @@ static int handle_encl_ioctl(struct sgxd_conn *c, struct sgxd_rbuf *r, const cha
 	}
 	if (!argp) {
 		/* The client could not read the argument: the manager sees a NULL one. */
-		ret = cmd == SGX_IOC_ENCLAVE_PROVISION ? -EOPNOTSUPP : sgx_ioctl(s->encl, cmd, 0);
+		ret = sgx_ioctl(s->encl, cmd, 0);
 		goto reply;
 	}
 	if (data && !c->scratch) {
@@ -1099,10 +1119,21 @@ static int handle_encl_ioctl(struct sgxd_conn *c, struct sgxd_rbuf *r, const cha
 		ret = sgx_ioctl(s->encl, cmd, (unsigned long)&in);
 		break;
 	}
-	case SGX_IOC_ENCLAVE_PROVISION:
-		/* The provisioning fd would come with SCM_RIGHTS: not in this version. */
-		ret = -EOPNOTSUPP;
+	case SGX_IOC_ENCLAVE_PROVISION: {
+		/*
+		 * The client's fd number names a file in its table, not ours: the
+		 * manager gets the fd that came with the message (same_file() then
+		 * decides, as the kernel compares f_op), or with none a number no
+		 * fd can have (-EINVAL, the kernel's answer to a bad fd). Never the
+		 * client's number: it could name the daemon's own provision fd.
+		 */
+		struct sgx_enclave_provision pv = {
+			.fd = c->fds.nr ? (uint64_t)c->fds.fd[0] : UINT64_MAX,
+		};
+
+		ret = sgx_ioctl(s->encl, cmd, (unsigned long)&pv);
 		break;
+	}
 	default:
 		if (nw)
 			arg = (unsigned long)words;
@@ -1110,6 +1141,8 @@ static int handle_encl_ioctl(struct sgxd_conn *c, struct sgxd_rbuf *r, const cha
 		break;
 	}
 reply:
+	/* PROVISION's fd has served (or the handle was bad): the daemon keeps no copy. */
+	sgxd_fds_close(&c->fds);
 	sgxd_w_s32(&c->out, (int32_t)ret);
 	if (!argp)
 		return 0;
@@ -1197,6 +1230,39 @@ static int handle_encl_memfd(struct sgxd_conn *c, struct sgxd_rbuf *r, const cha
 	sgxd_w_s32(&c->out, ret);
 	sgxd_w_u64(&c->out, ret ? 0 : base);
 	sgxd_w_u64(&c->out, ret ? 0 : size);
+	return 0;
+}
+
+/*
+ * PROVISION_OPEN: (empty) -> status, and on success a new fd of the
+ * platform's /dev/sgx_provision with the reply (SCM_RIGHTS): the file whose
+ * identity ENCL_IOCTL(PROVISION) checks. The kernel's device node is
+ * root-only by default (a udev rule may give it to group sgx_prv); here
+ * root or the daemon's own uid, else -EACCES. Only programs open devices.
+ */
+static int handle_provision_open(struct sgxd_conn *c, struct sgxd_rbuf *r, const char **why)
+{
+	int ret;
+
+	if (BAD(r)) {
+		*why = r->err;
+		return -EBADMSG;
+	}
+	if (c->role != SGXD_ROLE_PROGRAM)
+		ret = -EPERM;
+	else if (c->uid != 0 && c->uid != c->d->uid)
+		ret = -EACCES;
+	else
+		ret = sgx_provision_open(c->d->platform);
+	if (ret >= 0) {
+		c->reply_fd = ret;	/* a dup of ours: send_msg closes it once sent */
+		c->reply_fd_owned = true;
+		ret = 0;
+	}
+	/* Verbose only: a refused peer stays connected and could flood the log. */
+	if (c->d->cfg.verbose)
+		dlog(c->d, "%s: PROVISION_OPEN: %d", c->tag, ret);
+	sgxd_w_s32(&c->out, ret);
 	return 0;
 }
 
@@ -1642,6 +1708,8 @@ static int dispatch(struct sgxd_conn *c, const struct sgxd_hdr *h, const char **
 		return handle_encl_ioctl(c, &r, why);
 	case SGXD_MSG_ENCL_MEMFD:
 		return handle_encl_memfd(c, &r, why);
+	case SGXD_MSG_PROVISION_OPEN:
+		return handle_provision_open(c, &r, why);
 	case SGXD_MSG_UFFD:
 		return handle_uffd(c, &r, why);
 	case SGXD_MSG_ENCL_MMAP:
@@ -1671,18 +1739,33 @@ static int dispatch(struct sgxd_conn *c, const struct sgxd_hdr *h, const char **
 	}
 }
 
-/*
- * File descriptors may come only with UFFD, exactly one, a userfaultfd; on
- * any other message, more than one, or a control message the kernel cut
- * short, the message is malformed. NULL if the message's fds are right.
- */
-static const char *check_fds(struct sgxd_conn *c, uint16_t type)
+/* ENCL_IOCTL's cmd (payload bytes 4..7), or 0 if the payload is too short to hold it. */
+static uint32_t encl_ioctl_cmd(const struct sgxd_conn *c, const struct sgxd_hdr *h)
 {
+	const uint8_t *p = c->in + SGXD_HDR_SIZE + 4;
+
+	if (h->type != SGXD_MSG_ENCL_IOCTL || h->length < 8)
+		return 0;
+	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/*
+ * File descriptors may come only with UFFD, exactly one, a userfaultfd, and
+ * with ENCL_IOCTL(PROVISION), at most one (the program's provision fd; none
+ * is the kernel's bad fd, answered by the ioctl); on any other message,
+ * more than allowed, or a control message the kernel cut short, the message
+ * is malformed. NULL if the message's fds are right.
+ */
+static const char *check_fds(struct sgxd_conn *c, const struct sgxd_hdr *h)
+{
+	uint16_t type = h->type;
 	char path[64], link[64];
 	ssize_t n;
 
 	if (c->fds.ctrunc)
 		return "control message truncated (too many file descriptors)";
+	if (encl_ioctl_cmd(c, h) == SGX_IOC_ENCLAVE_PROVISION)
+		return c->fds.nr > 1 ? "PROVISION with more than one file descriptor" : NULL;
 	if (type != SGXD_MSG_UFFD)
 		return c->fds.nr ? "file descriptor on a message that takes none" : NULL;
 	if (c->fds.nr != 1)
@@ -1756,7 +1839,7 @@ static void *conn_thread(void *arg)
 			       "truncated payload", what);
 			break;
 		}
-		why = check_fds(c, h.type);
+		why = check_fds(c, &h);
 		if (why) {
 			refuse(c, h.id, -EBADMSG, why, sgxd_type_name(h.type));
 			break;

@@ -41,6 +41,7 @@ bool sgxd_type_known(uint16_t type)
 	case SGXD_MSG_TRANSLATE:
 	case SGXD_MSG_THREAD_JOIN:
 	case SGXD_MSG_ENCL_MEMFD:
+	case SGXD_MSG_PROVISION_OPEN:
 		return true;
 	default:
 		return sgxd_type_reserved(type);
@@ -71,6 +72,7 @@ const char *sgxd_type_name(uint16_t type)
 	case SGXD_MSG_TRANSLATE: return "TRANSLATE";
 	case SGXD_MSG_THREAD_JOIN: return "THREAD_JOIN";
 	case SGXD_MSG_ENCL_MEMFD: return "ENCL_MEMFD";
+	case SGXD_MSG_PROVISION_OPEN: return "PROVISION_OPEN";
 	case SGXD_MSG_ERROR: return "ERROR";
 	default: return sgxd_type_reserved(type & ~SGXD_REPLY) ? "reserved" : "unknown";
 	}

@@ -65,7 +65,8 @@ enum sgxd_msg_type {
 	SGXD_MSG_TRANSLATE	= 0x002b,	/* u64 linaddr, u32 access */
 	SGXD_MSG_THREAD_JOIN	= 0x002c,	/* u32 tid, u32 kick_signal */
 	SGXD_MSG_ENCL_MEMFD	= 0x002d,	/* u32 handle; reply + SCM_RIGHTS: the window memfd */
-	SGXD_MSG_RESERVED_FIRST	= 0x002e,	/* 0x2e..0x3f: reserved (-ENOSYS) */
+	SGXD_MSG_PROVISION_OPEN	= 0x002e,	/* (empty); reply + SCM_RIGHTS: a provision fd */
+	SGXD_MSG_RESERVED_FIRST	= 0x002f,	/* 0x2f..0x3f: reserved (-ENOSYS) */
 	SGXD_MSG_RESERVED_LAST	= 0x003f,
 	/* daemon -> client: the connection is refused or the message was */
 	SGXD_MSG_ERROR		= 0x7fff,	/* s32 -errno, str reason */

@@ -173,6 +173,7 @@ void shim_mm_after_fork(struct shim *s);
  */
 int shim_shared_start(struct shim *s);		/* s->lock held */
 int shim_shared_open(struct shim *s, struct shim_encl **out);
+int shim_shared_provision_open(struct shim *s);	/* an fd or -errno */
 void shim_shared_release(struct shim *s, struct shim_encl *se);
 long shim_shared_ioctl(struct shim *s, struct shim_encl *se, unsigned long cmd,
 		       unsigned long arg);

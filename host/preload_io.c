@@ -65,13 +65,13 @@ static int open_device(struct shim *s, enum shim_file_kind kind, int flags)
 		return fail(ENOMEM);
 	f->kind = kind;
 	shim_enter();
-	if (kind == SHIM_FILE_PROVISION && !s->platform) {
-		/* Shared mode: a provision fd with no ioctl; PROVISION waits for fd passing. */
-		fd = (int)syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDWR | (flags & O_CLOEXEC));
-		if (fd < 0)
-			fd = -errno;
-	} else if (kind == SHIM_FILE_PROVISION) {
-		fd = sgx_provision_open(s->platform);
+	if (kind == SHIM_FILE_PROVISION) {
+		/*
+		 * The platform's provision file, whose identity PROVISION checks:
+		 * in shared mode the daemon's (it passes the fd, or refuses as
+		 * the kernel's root-only node would: EACCES).
+		 */
+		fd = s->platform ? sgx_provision_open(s->platform) : shim_shared_provision_open(s);
 		if (fd >= 0 && !(flags & O_CLOEXEC))
 			fcntl(fd, F_SETFD, 0);
 	} else {

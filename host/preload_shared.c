@@ -431,6 +431,27 @@ int shim_shared_open(struct shim *s, struct shim_encl **out)
 	return ret;
 }
 
+/*
+ * open("/dev/sgx_provision"): the daemon's provision file (PROVISION_OPEN),
+ * so that PROVISION on an enclave fd can pass it back and the daemon can
+ * check it is that file. An fd (close-on-exec) or -errno: -EACCES as the
+ * kernel's root-only device node answers.
+ */
+int shim_shared_provision_open(struct shim *s)
+{
+	struct shim_shared *sh = atomic_load(&s->sh);
+	int ret, fd = -1, status = 0;
+
+	if (!sh)
+		return -ENODEV;
+	pthread_mutex_lock(&sh->lock);
+	ret = sgxd_provision_open(sh->c, &fd, &status);
+	pthread_mutex_unlock(&sh->lock);
+	if (ret)
+		return conv_error(s, sh, ret);
+	return status ? status : fd;
+}
+
 void shim_shared_release(struct shim *s, struct shim_encl *se)
 {
 	struct shim_shared *sh = atomic_load(&s->sh);

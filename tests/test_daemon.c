@@ -449,7 +449,7 @@ TEST(daemon_proto_encode_decode)
 	put_hdr(bad, SGXD_MAGIC, SGXD_VERSION, 0x4242, 0, 0);
 	sgxd_hdr_decode(bad, &h);
 	CHECK_EQ(sgxd_hdr_check(&h, true, &why), -EBADMSG);
-	put_hdr(bad, SGXD_MAGIC, SGXD_VERSION, SGXD_MSG_ENCL_IOCTL, 0, 0);
+	put_hdr(bad, SGXD_MAGIC, SGXD_VERSION, SGXD_MSG_RESERVED_FIRST, 0, 0);
 	sgxd_hdr_decode(bad, &h);
 	CHECK_EQ(sgxd_hdr_check(&h, true, &why), 0);		/* reserved: known */
 	CHECK_EQ(sgxd_hdr_check(&h, false, &why), -EBADMSG);	/* not a reply */

@@ -436,7 +436,7 @@ static long b_ioctl(struct backend *b, unsigned long cmd, void *arg)
 	return st;
 }
 
-#define NSTEPS 20
+#define NSTEPS 22
 
 static void run_sequence(struct backend *b, long *res, uint64_t *counts)
 {
@@ -494,7 +494,9 @@ static void run_sequence(struct backend *b, long *res, uint64_t *counts)
 	res[i++] = b_ioctl(b, SGX_IOC_ENCLAVE_REMOVE_PAGES, &rm);	/* SGX2 before INIT */
 	counts[i - 1] = rm.count;
 	res[i++] = b_ioctl(b, SGX_IOC_ENCLAVE_CREATE, NULL);		/* arg NULL */
-	(void)pv;
+	/* fd 0 is open here but not the provision file; then no argument at all. */
+	res[i++] = b_ioctl(b, SGX_IOC_ENCLAVE_PROVISION, &pv);
+	res[i++] = b_ioctl(b, SGX_IOC_ENCLAVE_PROVISION, NULL);
 #undef ADD
 	while (i < NSTEPS)
 		res[i++] = 0;
@@ -542,6 +544,8 @@ TEST(daemon_encl_ioctl_errors_match_embedded)
 	CHECK_EQ(r_pro[12], 0);
 	CHECK_EQ(c_pro[12], 16 * 4096);
 	CHECK_EQ(r_pro[15], -ENOTTY);
+	CHECK_EQ(r_pro[19], -EINVAL);		/* PROVISION, a foreign fd */
+	CHECK_EQ(r_pro[20], -EFAULT);		/* PROVISION, arg NULL */
 	/* After INIT: ADD_PAGES refused (-EINVAL, as the kernel). */
 	{
 		struct penc e;
@@ -552,8 +556,8 @@ TEST(daemon_encl_ioctl_errors_match_embedded)
 		REQUIRE_EQ(p_init(&e), 0);
 		CHECK_EQ(p_add(&e, 2 * PG, 1, &count), -EINVAL);
 		CHECK_EQ(p_init(&e), -EINVAL);
-		/* PROVISION: no fd passing in this version. */
-		CHECK_EQ(p_ioctl(&e, SGX_IOC_ENCLAVE_PROVISION, &pv), -EOPNOTSUPP);
+		/* PROVISION with fd 0 (open, not the provision file): the kernel's -EINVAL. */
+		CHECK_EQ(p_ioctl(&e, SGX_IOC_ENCLAVE_PROVISION, &pv), -EINVAL);
 		/* Another client may not use this connection's handle. */
 		other = conn_in(&ed, "/");
 		REQUIRE(other);

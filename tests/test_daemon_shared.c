@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/userfaultfd.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -19,6 +20,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -1016,8 +1018,13 @@ TEST(daemon_shared_acts_only_on_own_enclaves)
 	edaemon_stop(&ed);
 }
 
-/* One message with nfds fds attached (SCM_RIGHTS); returns the ERROR's errno or 0 if none came. */
-static int send_with_fds(int sock, uint16_t type, const int *fds, int nfds)
+/*
+ * One message (payload: the bytes of 'pl' if not NULL) with nfds fds attached
+ * (SCM_RIGHTS); returns the ERROR's errno, or a small positive number if the
+ * daemon did not answer with ERROR and close.
+ */
+static int send_payload_with_fds(int sock, uint16_t type, const struct sgxd_wbuf *pl,
+				 const int *fds, int nfds)
 {
 	union {
 		struct cmsghdr align;
@@ -1031,6 +1038,8 @@ static int send_with_fds(int sock, uint16_t type, const int *fds, int nfds)
 	struct cmsghdr *cm;
 
 	sgxd_w_init(&w);
+	if (pl)
+		sgxd_w_bytes(&w, pl->data + SGXD_HDR_SIZE, pl->len);
 	if (sgxd_w_finish(&w, type, 7))
 		return 1;
 	iov = (struct iovec){ w.data, SGXD_HDR_SIZE + w.len };
@@ -1054,6 +1063,11 @@ static int send_with_fds(int sock, uint16_t type, const int *fds, int nfds)
 	if (sgxd_recv_all(sock, rep, 1, 5000, NULL) != -ECONNRESET)
 		return 5;
 	return (int32_t)(rep[16] | rep[17] << 8 | rep[18] << 16 | (uint32_t)rep[19] << 24);
+}
+
+static int send_with_fds(int sock, uint16_t type, const int *fds, int nfds)
+{
+	return send_payload_with_fds(sock, type, NULL, fds, nfds);
 }
 
 static int count_fds(void)
@@ -1132,6 +1146,269 @@ TEST(daemon_shared_malformed_fd_messages)
 	close(pipefd[0]);
 	close(pipefd[1]);
 	close(uffd);
+	CHECK(daemon_idle(&ed));
+	edaemon_stop(&ed);
+}
+
+/* ---- PROVISION: the provision file passed both ways ---- */
+
+/* CREATE of [base, base + size) with 'attributes' in the SECS. */
+static int p_create_attr(struct penc *e, uint64_t attributes)
+{
+	struct sgx_secs *secs = aligned_alloc(4096, 4096);
+	struct sgx_enclave_create arg;
+	int ret;
+
+	memset(secs, 0, 4096);
+	secs->base = e->base;
+	secs->size = e->size;
+	secs->ssa_frame_size = 1;
+	secs->attributes = attributes;
+	secs->xfrm = 3;
+	arg.src = (uint64_t)(uintptr_t)secs;
+	ret = p_ioctl(e, SGX_IOC_ENCLAVE_CREATE, &arg);
+	if (!ret)
+		sgx_mrenclave_ecreate(&e->mr, 1, e->size);
+	free(secs);
+	return ret;
+}
+
+/* INIT with a SIGSTRUCT asking for 'attributes'. */
+static int p_init_attr(struct penc *e, uint64_t attributes)
+{
+	struct sgx_sigstruct *ss = calloc(1, sizeof(*ss));
+	struct sgx_mrenclave mr = e->mr;
+	struct sgx_enclave_init arg;
+	uint8_t hash[32];
+	int ret;
+
+	sgx_mrenclave_final(&mr, hash);
+	sgx_sigstruct_init(ss, hash, attributes, 3);
+	if (sgx_sigstruct_sign(cpu_test_signer(), ss)) {
+		free(ss);
+		return -EIO;
+	}
+	arg.sigstruct = (uint64_t)(uintptr_t)ss;
+	ret = p_ioctl(e, SGX_IOC_ENCLAVE_INIT, &arg);
+	free(ss);
+	return ret;
+}
+
+/* The fd count settles at 'want' (the daemon closes a sent fd just after sendmsg). */
+static bool fds_settle(int want)
+{
+	for (int i = 0; i < 200; i++) {
+		if (count_fds() == want)
+			return true;
+		usleep(5000);
+	}
+	fprintf(stderr, "    %d fds open, want %d\n", count_fds(), want);
+	return false;
+}
+
+TEST(daemon_shared_provision_fd_passing)
+{
+	const uint64_t attrs = SGX_ATTR_MODE64BIT | SGX_ATTR_PROVISIONKEY;
+	struct edaemon ed = { 0 };
+	struct sgx_enclave_provision pv;
+	struct sgxd_client *c, *cli;
+	struct penc e;
+	int st = -1, pfd = -1, pfd2 = -1, null_fd, before;
+
+	REQUIRE_EQ(edaemon_start(&ed, 64, SGX_EPC_OOM_KILL), 0);
+	c = conn_in(&ed, "/");
+	REQUIRE(c);
+	/* Only a program opens devices. */
+	cli = conn(&ed, SGXD_ROLE_CLI);
+	REQUIRE(cli);
+	CHECK_EQ(sgxd_provision_open(cli, &pfd, &st), 0);
+	CHECK_EQ(st, -EPERM);
+	CHECK_EQ(pfd, -1);
+	sgxd_client_close(cli);
+
+	/* Root (this test): an fd, close-on-exec, ours. */
+	REQUIRE_EQ(sgxd_provision_open(c, &pfd, &st), 0);
+	REQUIRE_EQ(st, 0);
+	REQUIRE(pfd >= 0);
+	CHECK(fcntl(pfd, F_GETFD) & FD_CLOEXEC);
+	/* Each open is a new fd; the daemon keeps none of them. */
+	REQUIRE_EQ(sgxd_provision_open(c, &pfd2, &st), 0);
+	REQUIRE_EQ(st, 0);
+	CHECK(pfd2 >= 0 && pfd2 != pfd);
+	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	REQUIRE(null_fd >= 0);
+
+	REQUIRE_EQ(p_open(&e, c, BASE, 16 * PG), 0);
+	REQUIRE_EQ(p_create_attr(&e, attrs), 0);
+	REQUIRE_EQ(p_add(&e, 0, 2, NULL), 0);
+	/* The daemon runs in this process: its fds (the enclave's memfd) count too. */
+	before = count_fds();
+	/* PROVISIONKEY without permission: -EACCES (sgx_ioctl_init_provisionkey_needs_permission). */
+	CHECK_EQ(p_init_attr(&e, attrs), -EACCES);
+	/* Not the provision file, as embedded: -EINVAL. */
+	pv.fd = (uint64_t)null_fd;
+	CHECK_EQ(p_ioctl(&e, SGX_IOC_ENCLAVE_PROVISION, &pv), -EINVAL);
+	/* No open fd by that number (none is sent), out of range: the kernel's -EINVAL. */
+	pv.fd = 999999;
+	CHECK_EQ(p_ioctl(&e, SGX_IOC_ENCLAVE_PROVISION, &pv), -EINVAL);
+	pv.fd = 1ull << 40;
+	CHECK_EQ(p_ioctl(&e, SGX_IOC_ENCLAVE_PROVISION, &pv), -EINVAL);
+	CHECK_EQ(pv.fd, 1ull << 40);	/* _IOW: nothing written back */
+	CHECK_EQ(p_init_attr(&e, attrs), -EACCES);
+	/* The provision file: allowed, and EINIT with PROVISIONKEY goes through. */
+	pv.fd = (uint64_t)pfd2;
+	CHECK_EQ(p_ioctl(&e, SGX_IOC_ENCLAVE_PROVISION, &pv), 0);
+	CHECK_EQ(pv.fd, (uint64_t)pfd2);
+	close(pfd2);
+	pv.fd = (uint64_t)pfd;
+	CHECK_EQ(p_ioctl(&e, SGX_IOC_ENCLAVE_PROVISION, &pv), 0);	/* again: still 0 */
+	CHECK_EQ(p_init_attr(&e, attrs), 0);
+	/* After INIT the kernel still accepts it (it only widens the mask). */
+	CHECK_EQ(p_ioctl(&e, SGX_IOC_ENCLAVE_PROVISION, &pv), 0);
+	/* A handle not this connection's: -EBADF before the fd matters. */
+	{
+		struct penc f = e;
+
+		f.h = e.h + 100;
+		CHECK_EQ(p_ioctl(&f, SGX_IOC_ENCLAVE_PROVISION, &pv), -EBADF);
+	}
+	/* Every fd the daemon received was closed; pfd2 closed by us. */
+	CHECK(fds_settle(before - 1));
+	CHECK_EQ(p_release(&e), 0);
+	close(pfd);
+	close(null_fd);
+	sgxd_client_close(c);
+	CHECK(daemon_idle(&ed));
+	edaemon_stop(&ed);
+}
+
+TEST(daemon_shared_provision_malformed_fds)
+{
+	struct edaemon ed = { 0 };
+	struct sgxd_client *c, *good;
+	struct sgxd_status s;
+	struct sgxd_wbuf *w = malloc(sizeof(*w));
+	int pipefd[2], fds[2], before, st = -1;
+	uint32_t h = 0;
+
+	REQUIRE(w);
+	REQUIRE_EQ(edaemon_start(&ed, 64, SGX_EPC_OOM_KILL), 0);
+	REQUIRE_EQ(pipe2(pipefd, O_CLOEXEC), 0);
+	fds[0] = pipefd[0];
+	fds[1] = pipefd[1];
+	good = conn(&ed, SGXD_ROLE_CLI);
+	REQUIRE(good);
+	before = count_fds();
+	for (int i = 0; i < 6; i++) {
+		static const char *const log[] = {
+			"file descriptor on a message that takes none",
+			"PROVISION with more than one file descriptor",
+			"PROVISION's file descriptor without its argument",
+			"file descriptor on a message that takes none",
+			"file descriptor on a message that takes none",
+			"trailing",
+		};
+		uint16_t type = SGXD_MSG_ENCL_IOCTL;
+		int nfds = 1;
+
+		c = conn_in(&ed, "/");
+		REQUIRE(c);
+		REQUIRE_EQ(sgxd_encl_open(c, &h, &st), 0);
+		REQUIRE_EQ(st, 0);
+		sgxd_w_init(w);
+		sgxd_w_u32(w, h);
+		switch (i) {
+		case 0:		/* an fd on an ioctl that is not PROVISION */
+			sgxd_w_u32(w, (uint32_t)SGX_IOC_ENCLAVE_REMOVE_PAGES);
+			sgxd_w_u8(w, 1);
+			for (int k = 0; k < 3; k++)
+				sgxd_w_u64(w, 0);
+			break;
+		case 1:		/* PROVISION with two */
+			sgxd_w_u32(w, (uint32_t)SGX_IOC_ENCLAVE_PROVISION);
+			sgxd_w_u8(w, 1);
+			sgxd_w_u64(w, 3);
+			nfds = 2;
+			break;
+		case 2:		/* PROVISION's fd but no argument */
+			sgxd_w_u32(w, (uint32_t)SGX_IOC_ENCLAVE_PROVISION);
+			sgxd_w_u8(w, 0);
+			break;
+		case 3:		/* too short to name the cmd */
+			break;
+		case 4:		/* PROVISION_OPEN takes no fd */
+			w->len = 0;
+			type = SGXD_MSG_PROVISION_OPEN;
+			break;
+		case 5:		/* PROVISION_OPEN's payload is empty */
+			type = SGXD_MSG_PROVISION_OPEN;
+			nfds = 0;
+			break;
+		}
+		CHECK_EQ(send_payload_with_fds(sgxd_client_fd(c), type, w, fds, nfds), -EBADMSG);
+		sgxd_client_close(c);
+		if (!log_has(&ed, log[i]))
+			CHECK_EQ(i, -1);	/* names the case whose log line is missing */
+		CHECK_EQ(sgxd_status(good, &s, &st), 0);
+		CHECK_EQ(st, 0);
+	}
+	for (int i = 0; i < 300 && sgxd_nr_clients(ed.d) > 1; i++)
+		usleep(10000);
+	CHECK(fds_settle(before));
+	sgxd_client_close(good);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	free(w);
+	CHECK(daemon_idle(&ed));
+	edaemon_stop(&ed);
+}
+
+/* In a child as uid 65534 (group root: the socket's group admits it): PROVISION_OPEN's status. */
+static int provision_open_as_nobody(struct edaemon *ed)
+{
+	int fds[2], ret = -2000, st;
+	pid_t pid;
+
+	if (pipe(fds))
+		return -3000;
+	pid = fork();
+	if (pid == 0) {
+		struct sgxd_client *c;
+		char err[256];
+		int r, pfd = -1, status = -4000;
+
+		if (setgroups(0, NULL) || setresgid(0, 0, 0) || setresuid(65534, 65534, 65534))
+			r = -1000;
+		else
+			r = sgxd_client_connect(ed->sock, SGXD_ROLE_PROGRAM, "nobody", &c, err,
+						sizeof(err));
+		if (!r) {
+			r = sgxd_provision_open(c, &pfd, &status);
+			if (!r)
+				r = pfd < 0 ? status : -5000;
+			sgxd_client_close(c);
+		}
+		if (write(fds[1], &r, sizeof(r)) != sizeof(r))
+			_exit(1);
+		_exit(0);
+	}
+	close(fds[1]);
+	if (read(fds[0], &ret, sizeof(ret)) != sizeof(ret))
+		ret = -2000;
+	close(fds[0]);
+	waitpid(pid, &st, 0);
+	return ret;
+}
+
+TEST(daemon_shared_provision_open_needs_root_or_daemon_uid)
+{
+	struct edaemon ed = { 0 };
+
+	if (geteuid() != 0)
+		SKIP("needs root to connect as another user");
+	REQUIRE_EQ(edaemon_start(&ed, 64, SGX_EPC_OOM_KILL), 0);
+	REQUIRE_EQ(chmod(ed.dir, 0755), 0);	/* uid 65534 must reach the socket */
+	CHECK_EQ(provision_open_as_nobody(&ed), -EACCES);
 	CHECK(daemon_idle(&ed));
 	edaemon_stop(&ed);
 }

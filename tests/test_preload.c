@@ -124,10 +124,22 @@ static int helper_device(void)
 	HCHECK(mremap(p, 4096, 8192, 0) == MAP_FAILED && errno == EFAULT);
 	HCHECK(!munmap(p, 4096));
 
-	/* /dev/sgx_provision: an fd with no ioctl of its own. */
+	/*
+	 * /dev/sgx_provision: an fd with no ioctl of its own, which PROVISION
+	 * on the enclave fd accepts (in shared mode the daemon's file, passed
+	 * both ways); any other fd, the enclave's own included, is EINVAL.
+	 */
 	pfd = open("/dev/sgx_provision", O_RDONLY);
 	HCHECK(pfd >= 0);
 	HCHECK(ioctl(pfd, SGX_IOC_ENCLAVE_CREATE, NULL) == -1 && errno == ENOTTY);
+	{
+		struct sgx_enclave_provision pv = { .fd = (uint64_t)fd };
+
+		HCHECK(ioctl(fd, SGX_IOC_ENCLAVE_PROVISION, &pv) == -1 && errno == EINVAL);
+		pv.fd = (uint64_t)pfd;
+		HCHECK(ioctl(fd, SGX_IOC_ENCLAVE_PROVISION, &pv) == 0);
+		HCHECK(ioctl(fd, SGX_IOC_ENCLAVE_PROVISION, NULL) == -1 && errno == EFAULT);
+	}
 	HCHECK(!close(pfd));
 	/* dup'ed enclave fds name the same enclave. */
 	pfd = dup(fd);
