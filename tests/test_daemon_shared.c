@@ -1050,7 +1050,8 @@ static int send_payload_with_fds(int sock, uint16_t type, const struct sgxd_wbuf
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
-	memcpy(CMSG_DATA(cm), fds, (size_t)nfds * sizeof(int));
+	if (nfds)	/* fds may be NULL then: memcpy's arguments must not be */
+		memcpy(CMSG_DATA(cm), fds, (size_t)nfds * sizeof(int));
 	if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
 		return 2;
 	if (sgxd_recv_all(sock, rep, SGXD_HDR_SIZE, 5000, NULL))
