@@ -6,8 +6,8 @@
 #                                 SGX program (an enclave with a 48 MiB heap on a
 #                                 16 MiB EPC) under `sgxemu run --stats`
 #   ./scripts/setup.sh test       install dependencies, build everything (normal,
-#                                 ASan+UBSan, libFuzzer targets, Linux's SGX
-#                                 selftests), run every test suite
+#                                 ASan+UBSan, ThreadSanitizer, libFuzzer targets,
+#                                 Linux's SGX selftests), run every test suite
 #
 # Exit status: that of the showcase or of scripts/test.sh; 1 if a build failed,
 # 2 for a bad argument.
@@ -48,6 +48,7 @@ test)
 	./scripts/install-deps.sh
 	build
 	build SAN=asan
+	build SAN=tsan
 	build fuzz
 	# Linux's SGX selftests (GPL-2.0, fetched and built here, never committed).
 	# The tests use their signing key, and sgxemu's own harness around their

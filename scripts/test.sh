@@ -5,6 +5,8 @@
 # "N passed, N failed[, N skipped]" that this script parses):
 #   1. unit and integration tests      build/tests/sgxemu-tests
 #   2. the same under ASan + UBSan     build-asan/tests/sgxemu-tests
+#      and under ThreadSanitizer       build-tsan/tests/sgxemu-tests (enclave-mode
+#                                      and preload-shim tests skip themselves)
 #   3. the sgxemu command line         build/sgxemu and build-asan/sgxemu (exit codes,
 #                                      showcase, bench --quick)
 #   4. libFuzzer targets               build-fuzz/*, SGXEMU_FUZZ_SECONDS each (default 60),
@@ -98,6 +100,23 @@ suite_asan() {
 			run_suite "tests (asan+ubsan)" 2400 "$bin" ${SGXEMU_TEST_FILTER:-}
 	else
 		missing "tests (asan+ubsan)" "$bin"
+	fi
+}
+
+# ThreadSanitizer: the daemon (shared mode: processes, thread connections and
+# their LPs, the IPI table), the manager, the EPC cgroups and the CPU's threads.
+# A report makes the test's child exit with TSan's exitcode (66), so a race
+# fails that test; halt_on_error=0 lets every report of the test print first.
+# Tests of enclave mode and of programs under the preload shim cannot run under
+# TSan and skip themselves (SKIP_UNDER_TSAN in tests/harness.h says why).
+suite_tsan() {
+	local bin="build-tsan/tests/sgxemu-tests"
+	if [ -x "$bin" ]; then
+		# shellcheck disable=SC2086
+		TSAN_OPTIONS="halt_on_error=0:second_deadlock_stack=1${TSAN_OPTIONS:+:$TSAN_OPTIONS}" \
+			run_suite "tests (tsan)" 1200 "$bin" ${SGXEMU_TEST_FILTER:-}
+	else
+		missing "tests (tsan)" "$bin"
 	fi
 }
 
@@ -318,6 +337,7 @@ fi
 START=$(date +%s)
 suite_unit
 suite_asan
+suite_tsan
 suite_cli
 suite_fuzz
 suite_linux_selftests

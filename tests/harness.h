@@ -42,6 +42,22 @@ uint64_t test_seed(void);
 
 #define TEST(tname) TEST_TIMEOUT(tname, 60)
 
+/*
+ * A fixed address a test maps itself (an enclave's ELRANGE), written as
+ * TEST_ADDR(a) with a in 0x300000000000-0x7f0000000000: user memory in the
+ * normal build and under ASan (above its shadow gap, below its allocator's
+ * heap at 0x600000000000 or above it and below the libraries). gcc 12's
+ * ThreadSanitizer keeps that span for its shadow and metainfo and refuses a
+ * fixed mapping there ("mmap at bad address"); under it the addresses are
+ * divided by 256 into its low application range (below 0x8000000000), which
+ * keeps their order and their alignment to any size up to 1 GiB.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define TEST_ADDR(a)	((a) >> 8)
+#else
+#define TEST_ADDR(a)	(a)
+#endif
+
 #define CHECK(cond)                                                            \
 	do { if (!(cond)) test_fail_at(__FILE__, __LINE__, "CHECK(%s)", #cond); } while (0)
 #define REQUIRE(cond)                                                          \
@@ -55,5 +71,20 @@ uint64_t test_seed(void);
 	     if (_a != _b) { test_fail_at(__FILE__, __LINE__, "REQUIRE_EQ(%s, %s): %lld (0x%llx) != %lld (0x%llx)", \
 					  #a, #b, _a, (unsigned long long)_a, _b, (unsigned long long)_b); return; } } while (0)
 #define SKIP(why) test_skip(why)
+
+/*
+ * Skips a test that cannot run under ThreadSanitizer: enclave mode runs
+ * enclave code natively on the enclave's FS/GS bases and takes its AEXs in
+ * signal handlers, where TSan's runtime (its thread state found through FS,
+ * its signal handler wrappers) faults; programs run under the preload shim
+ * (LD_PRELOAD of an instrumented libsgxemu-preload.so into an uninstrumented
+ * program) are in enclave mode as well. The daemon, the manager and the
+ * CPU's own threads all run under TSan.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define SKIP_UNDER_TSAN(why) SKIP("not under ThreadSanitizer: " why)
+#else
+#define SKIP_UNDER_TSAN(why) do { } while (0)
+#endif
 
 #endif

@@ -309,7 +309,7 @@ static int p_release(struct penc *e)
 }
 
 /* Above ASan's shadow gap (0x10000000000 lies in it): the test maps ELRANGE itself. */
-static const uint64_t BASE = 0x300000000000ull;
+static const uint64_t BASE = TEST_ADDR(0x300000000000ull);
 
 /* ---- a program's side of shared mode, as the shim does it ---- */
 

@@ -56,6 +56,7 @@ static int find_paths(struct paths *p)
 /* The paths, or the test is skipped when the shim or the example is not built. */
 static void need_shim(struct paths *p)
 {
+	SKIP_UNDER_TSAN("the example runs in enclave mode under the preload shim");
 	if (find_paths(p))
 		SKIP("cannot find the build directory");
 	if (access(p->example, X_OK))

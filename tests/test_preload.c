@@ -333,6 +333,7 @@ static int run_helper(const char *name, const char *epc, bool sgx1)
 	int status;
 	pid_t pid;
 
+	SKIP_UNDER_TSAN("the helper runs under the preload shim (enclave mode, its signal paths)");
 	if (build_file("libsgxemu-preload.so", shim, sizeof(shim)))
 		return -1;
 	sanitizer_runtime(rt, sizeof(rt));

@@ -10,7 +10,7 @@
 #include "tests/harness.h"
 #include "tests/util/mgr_util.h"
 
-#define BASE	0x7b8000000000ULL
+#define BASE	TEST_ADDR(0x7b8000000000ULL)
 #define NPAGES	40
 
 static long backing_blocks(struct mgr_encl *e)

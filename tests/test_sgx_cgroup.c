@@ -21,7 +21,7 @@
 #include "tests/harness.h"
 #include "tests/util/mgr_util.h"
 
-#define BASE	0x7d8000000000ULL	/* mappable under ASan and TSan too */
+#define BASE	TEST_ADDR(0x7d8000000000ULL)	/* mappable under ASan and TSan too (harness.h) */
 #define PG	4096ULL
 #define RW	(SGX_SECINFO_REG | SGX_SECINFO_R | SGX_SECINFO_W)
 

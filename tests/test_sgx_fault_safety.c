@@ -16,7 +16,7 @@
 #include "tests/harness.h"
 #include "tests/util/mgr_util.h"
 
-#define BASE	0x7c0000000000ULL
+#define BASE	TEST_ADDR(0x7c0000000000ULL)
 
 TEST(sgx_pool_alloc_free_reuse)
 {

@@ -18,7 +18,7 @@
 #include "tests/harness.h"
 #include "tests/util/mgr_util.h"
 
-#define BASE	0x7e0000000000ULL
+#define BASE	TEST_ADDR(0x7e0000000000ULL)
 #define NPAGES	16
 
 static uint64_t page_addr(struct mgr_encl *e, uint64_t i)

@@ -18,7 +18,7 @@
 #include "tests/harness.h"
 #include "tests/util/mgr_util.h"
 
-#define BASE	0x7d0000000000ULL
+#define BASE	TEST_ADDR(0x7d0000000000ULL)
 #define RW	(SGX_SECINFO_R | SGX_SECINFO_W)
 
 static uint64_t pg(uint64_t i)

@@ -38,7 +38,7 @@ struct wstress_arg {
 
 static uint64_t ws_base(int id, int k)
 {
-	return 0x7d0000000000ULL + 0x10000000ULL * (uint64_t)(id * WS_ENCLS + k);
+	return TEST_ADDR(0x7d0000000000ULL) + 0x10000000ULL * (uint64_t)(id * WS_ENCLS + k);
 }
 
 static uint64_t rnd(uint64_t *x)
@@ -180,7 +180,7 @@ TEST_TIMEOUT(sgx_window_free_accounting_two_nodes, 60)
 
 	REQUIRE(p);
 	REQUIRE_EQ(mgr_churn_start(&churn, p, 2), 0);
-	REQUIRE_EQ(mgr_encl_build(&e, p, 0x7c0000000000ULL, 512 * 4096, npages), 0);
+	REQUIRE_EQ(mgr_encl_build(&e, p, TEST_ADDR(0x7c0000000000ULL), 512 * 4096, npages), 0);
 	REQUIRE_EQ(mgr_encl_map(&e, PROT_READ | PROT_WRITE), 0);
 	for (i = 0; i < npages; i++)
 		CHECK_EQ(mgr_check_mem(&e, e.base + i * 4096, 0), 0);
