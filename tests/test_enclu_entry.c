@@ -479,11 +479,24 @@ static void *race_thread(void *arg)
 			rc->max_seen = n;
 		rc->entered++;
 		__atomic_sub_fetch(rc->inside, 1, __ATOMIC_SEQ_CST);
-		if (i & 1)
+		if (i & 1) {
 			efx_eexit(rc->fx, rc->lp, &r, &exc);
-		else if (sgx_aex(rc->fx->cpu, rc->lp, &r, NULL) == 0 &&
-			 sgx_enclu(rc->fx->cpu, rc->lp, &r, &exc) == 0)	/* ERESUME */
-			efx_eexit(rc->fx, rc->lp, &r, &exc);
+		} else if (sgx_aex(rc->fx->cpu, rc->lp, &r, NULL) == 0) {
+			/*
+			 * Between the AEX and the ERESUME the TCS is free and
+			 * the other LP may enter it. ERESUME must be retried
+			 * until the TCS is back: given up, the AEX's SSA frame
+			 * stays taken, and once CSSA == NSSA no EENTER can ever
+			 * succeed again (as on hardware), starving the other LP.
+			 */
+			for (int k = 0; k < 2000000; k++) {
+				if (sgx_enclu(rc->fx->cpu, rc->lp, &r, &exc) == 0) {	/* ERESUME */
+					efx_eexit(rc->fx, rc->lp, &r, &exc);
+					break;
+				}
+				sched_yield();
+			}
+		}
 	}
 	return NULL;
 }
