@@ -447,6 +447,108 @@ err:
 	return 0;
 }
 
+void sgxd_encl_list_free(struct sgxd_encl_entry *e, size_t nr)
+{
+	for (size_t i = 0; i < nr; i++)
+		free(e[i].cgroup);
+	free(e);
+}
+
+/*
+ * ENCL_LIST page by page: each asks for the enclaves after the last id
+ * received. Ids must increase and a page that says 'more' must bring at
+ * least one entry, so a confused daemon cannot loop us forever.
+ */
+int sgxd_encl_list(struct sgxd_client *c, struct sgxd_encl_entry **out, size_t *nr, int *status)
+{
+	struct sgxd_encl_entry *e = NULL;
+	size_t have = 0, cap = 0;
+	uint64_t after = 0;
+	bool more = true;
+	int ret = 0;
+
+	*out = NULL;
+	*nr = 0;
+	*status = 0;
+	while (more) {
+		const uint8_t *rep;
+		struct sgxd_rbuf r;
+		uint32_t count;
+		size_t len;
+
+		sgxd_w_init(&c->req);
+		sgxd_w_u64(&c->req, after);
+		ret = sgxd_client_call(c, SGXD_MSG_ENCL_LIST, &c->req, &rep, &len);
+		if (ret)
+			goto err;
+		sgxd_r_init(&r, rep, len);
+		*status = sgxd_r_s32(&r);
+		if (*status) {
+			ret = sgxd_r_end(&r) ? fail(c, -EPROTO, "malformed ENCL_LIST reply") : 0;
+			sgxd_encl_list_free(e, have);
+			return ret;
+		}
+		(void)sgxd_r_u32(&r);	/* total: the client counts what it got */
+		count = sgxd_r_u32(&r);
+		more = sgxd_r_u8(&r);
+		if (r.err || (more && !count) || count > SGXD_MAX_PAYLOAD / SGXD_ENCL_ENTRY_FIXED) {
+			ret = fail(c, -EPROTO, "inconsistent ENCL_LIST reply");
+			goto err;
+		}
+		if (have + count > cap) {
+			struct sgxd_encl_entry *ne;
+
+			cap = (have + count) * 2;
+			ne = realloc(e, cap * sizeof(*e));
+			if (!ne) {
+				ret = fail(c, -ENOMEM, "out of memory");
+				goto err;
+			}
+			e = ne;
+		}
+		for (uint32_t i = 0; i < count; i++) {
+			struct sgxd_encl_entry *x = &e[have];
+			const char *cg;
+
+			x->id = sgxd_r_u64(&r);
+			x->pid = sgxd_r_u32(&r);
+			x->uid = sgxd_r_u32(&r);
+			cg = sgxd_r_str(&r);
+			x->base = sgxd_r_u64(&r);
+			x->size = sgxd_r_u64(&r);
+			x->epc_pages = sgxd_r_u64(&r);
+			x->swapped_pages = sgxd_r_u64(&r);
+			x->flags = sgxd_r_u32(&r);
+			x->ewb = sgxd_r_u64(&r);
+			x->eldu = sgxd_r_u64(&r);
+			x->eaug = sgxd_r_u64(&r);
+			if (r.err)
+				break;
+			if (x->id <= after) {
+				ret = fail(c, -EPROTO, "ENCL_LIST reply: enclave ids not increasing");
+				goto err;
+			}
+			after = x->id;
+			x->cgroup = strdup(cg);
+			if (!x->cgroup) {
+				ret = fail(c, -ENOMEM, "out of memory");
+				goto err;
+			}
+			have++;
+		}
+		if (sgxd_r_end(&r)) {
+			ret = fail(c, -EPROTO, "malformed ENCL_LIST reply: %s", r.err);
+			goto err;
+		}
+	}
+	*out = e;
+	*nr = have;
+	return 0;
+err:
+	sgxd_encl_list_free(e, have);
+	return ret;
+}
+
 int sgxd_status(struct sgxd_client *c, struct sgxd_status *out, int *status)
 {
 	const uint8_t *rep;

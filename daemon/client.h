@@ -66,6 +66,26 @@ struct sgxd_status {
 int sgxd_status(struct sgxd_client *c, struct sgxd_status *out, int *status);
 
 /*
+ * Every enclave the daemon hosts that this client may see (all of them for
+ * root and the daemon's uid, else those its uid's processes opened), in
+ * the daemon's list order, fetched page by page (ENCL_LIST). Free with
+ * sgxd_encl_list_free().
+ */
+struct sgxd_encl_entry {
+	uint64_t id;			/* the daemon's enclave id (increasing) */
+	uint32_t pid;			/* the owning process; 0: its handle is gone */
+	uint32_t uid;			/* its uid; UINT32_MAX: unknown */
+	char *cgroup;			/* the EPC cgroup it is charged to */
+	uint64_t base, size;		/* ELRANGE (0/0 before ECREATE) */
+	uint64_t epc_pages;		/* in use: resident REG/TCS + SECS + VA */
+	uint64_t swapped_pages;		/* in the backing store */
+	uint32_t flags;			/* SGXD_ENCL_F_* */
+	uint64_t ewb, eldu, eaug;
+};
+int sgxd_encl_list(struct sgxd_client *c, struct sgxd_encl_entry **out, size_t *nr, int *status);
+void sgxd_encl_list_free(struct sgxd_encl_entry *e, size_t nr);
+
+/*
  * Shared mode (role SGXD_ROLE_PROGRAM): enclaves on the daemon's EPC.
  *
  * sgxd_attach: charge this connection's enclaves to the EPC cgroup at path

@@ -688,6 +688,90 @@ out:
 	return 0;
 }
 
+/*
+ * ENCL_LIST: one page of the enclaves the requester may see, those with an
+ * id above 'after' (ids increase in list order), as many as fit; 'more'
+ * says whether some were left for the next page. Paging by id rather than
+ * by index (CG_TREE) because enclaves come and go all the time: an enclave
+ * that lives through the whole listing is reported exactly once.
+ *
+ * Who sees what (docs/DAEMON.md): root and the daemon's uid every enclave,
+ * anybody else only those its uid's processes opened.
+ */
+struct encl_list_ctx {
+	struct sgxd_conn *c;
+	uint64_t after;
+	bool all;
+	uint32_t total, count;
+	bool more;
+};
+
+static void encl_list_one(void *arg, const struct sgx_encl_info *e)
+{
+	struct encl_list_ctx *x = arg;
+	struct sgxd_wbuf *w = &x->c->out;
+	uint32_t flags = 0;
+
+	if (!x->all && e->owner_uid != (long)x->c->uid)
+		return;
+	x->total++;
+	if (e->id <= x->after || x->more)
+		return;
+	if (!sgxd_w_room(w, SGXD_ENCL_ENTRY_FIXED + strlen(e->cgroup) + 1)) {
+		x->more = true;
+		return;
+	}
+	flags |= e->created ? SGXD_ENCL_F_CREATED : 0;
+	flags |= e->initialized ? SGXD_ENCL_F_INITIALIZED : 0;
+	flags |= e->debug ? SGXD_ENCL_F_DEBUG : 0;
+	flags |= e->no_memory ? SGXD_ENCL_F_KILLED : 0;
+	flags |= e->sgx2 ? SGXD_ENCL_F_SGX2 : 0;
+	sgxd_w_u64(w, e->id);
+	sgxd_w_u32(w, (uint32_t)(e->owner_pid > 0 ? e->owner_pid : 0));
+	sgxd_w_u32(w, e->owner_uid < 0 ? UINT32_MAX : (uint32_t)e->owner_uid);
+	sgxd_w_str(w, e->cgroup);
+	sgxd_w_u64(w, e->base);
+	sgxd_w_u64(w, e->size);
+	sgxd_w_u64(w, e->epc_pages);
+	sgxd_w_u64(w, e->swapped_pages);
+	sgxd_w_u32(w, flags);
+	sgxd_w_u64(w, e->ewb);
+	sgxd_w_u64(w, e->eldu);
+	sgxd_w_u64(w, e->eaug);
+	x->count++;
+}
+
+static int handle_encl_list(struct sgxd_conn *c, struct sgxd_rbuf *r, const char **why)
+{
+	struct encl_list_ctx x = { .c = c };
+	size_t total_off;
+	int ret;
+
+	x.after = sgxd_r_u64(r);
+	if (BAD(r)) {
+		*why = r->err;
+		return -EBADMSG;
+	}
+	x.all = c->uid == 0 || c->uid == c->d->uid;
+	sgxd_w_s32(&c->out, 0);
+	total_off = c->out.len;
+	sgxd_w_u32(&c->out, 0);		/* total, count, more: filled in below */
+	sgxd_w_u32(&c->out, 0);
+	sgxd_w_u8(&c->out, 0);
+	ret = sgx_platform_for_each_encl(c->d->platform, encl_list_one, &x);
+	if (ret) {
+		sgxd_w_init(&c->out);
+		sgxd_w_s32(&c->out, ret);
+		return 0;
+	}
+	for (int i = 0; i < 4; i++) {
+		c->out.data[SGXD_HDR_SIZE + total_off + i] = (uint8_t)(x.total >> (8 * i));
+		c->out.data[SGXD_HDR_SIZE + total_off + 4 + i] = (uint8_t)(x.count >> (8 * i));
+	}
+	c->out.data[SGXD_HDR_SIZE + total_off + 8] = x.more;
+	return 0;
+}
+
 /* ---- shared mode: cgroup placement and enclaves (docs/DAEMON.md) ---- */
 
 /* Collapse repeated '/', drop a trailing one; "" becomes "/". */
@@ -902,6 +986,8 @@ static int encl_open(struct sgxd_conn *c, uint32_t *handle)
 	ret = sgx_open(c->d->platform, &encl);
 	if (ret)
 		return ret;
+	/* For ENCL_LIST: values (not c itself), so the connection may end any time. */
+	sgx_encl_set_owner(encl, (int)c->pid, (long)c->uid);
 	/* The connection is attached to cg_path, so it cannot be removed meanwhile. */
 	ret = sgx_encl_set_cgroup(encl, c->cg_path);
 	if (ret) {
@@ -920,6 +1006,8 @@ static int encl_open(struct sgxd_conn *c, uint32_t *handle)
 
 static void encl_close(struct sgxd_conn *c, struct sgxd_encl_slot *s)
 {
+	/* Before the release, while the enclave surely lives: its file is no longer ours. */
+	sgx_encl_set_owner(s->encl, 0, (long)c->uid);
 	sgx_release(s->encl);
 	s->encl = NULL;
 	s->handle = 0;
@@ -1698,6 +1786,8 @@ static int dispatch(struct sgxd_conn *c, const struct sgxd_hdr *h, const char **
 		return handle_write(c, &r, why);
 	case SGXD_MSG_CG_TREE:
 		return handle_tree(c, &r, why);
+	case SGXD_MSG_ENCL_LIST:
+		return handle_encl_list(c, &r, why);
 	case SGXD_MSG_ATTACH:
 		return handle_attach(c, &r, why);
 	case SGXD_MSG_ENCL_OPEN:

@@ -42,6 +42,7 @@ bool sgxd_type_known(uint16_t type)
 	case SGXD_MSG_THREAD_JOIN:
 	case SGXD_MSG_ENCL_MEMFD:
 	case SGXD_MSG_PROVISION_OPEN:
+	case SGXD_MSG_ENCL_LIST:
 		return true;
 	default:
 		return sgxd_type_reserved(type);
@@ -73,6 +74,7 @@ const char *sgxd_type_name(uint16_t type)
 	case SGXD_MSG_THREAD_JOIN: return "THREAD_JOIN";
 	case SGXD_MSG_ENCL_MEMFD: return "ENCL_MEMFD";
 	case SGXD_MSG_PROVISION_OPEN: return "PROVISION_OPEN";
+	case SGXD_MSG_ENCL_LIST: return "ENCL_LIST";
 	case SGXD_MSG_ERROR: return "ERROR";
 	default: return sgxd_type_reserved(type & ~SGXD_REPLY) ? "reserved" : "unknown";
 	}

@@ -66,11 +66,22 @@ enum sgxd_msg_type {
 	SGXD_MSG_THREAD_JOIN	= 0x002c,	/* u32 tid, u32 kick_signal */
 	SGXD_MSG_ENCL_MEMFD	= 0x002d,	/* u32 handle; reply + SCM_RIGHTS: the window memfd */
 	SGXD_MSG_PROVISION_OPEN	= 0x002e,	/* (empty); reply + SCM_RIGHTS: a provision fd */
-	SGXD_MSG_RESERVED_FIRST	= 0x002f,	/* 0x2f..0x3f: reserved (-ENOSYS) */
+	/* the monitor: every enclave (the requester's own unless privileged), paged */
+	SGXD_MSG_ENCL_LIST	= 0x002f,	/* u64 after (an enclave id; 0: from the start) */
+	SGXD_MSG_RESERVED_FIRST	= 0x0030,	/* 0x30..0x3f: reserved (-ENOSYS) */
 	SGXD_MSG_RESERVED_LAST	= 0x003f,
 	/* daemon -> client: the connection is refused or the message was */
 	SGXD_MSG_ERROR		= 0x7fff,	/* s32 -errno, str reason */
 };
+
+/* ENCL_LIST entry flags (docs/DAEMON.md, "ENCL_LIST"). */
+#define SGXD_ENCL_F_CREATED	0x01u	/* ECREATE done */
+#define SGXD_ENCL_F_INITIALIZED	0x02u	/* EINIT done */
+#define SGXD_ENCL_F_DEBUG	0x04u
+#define SGXD_ENCL_F_KILLED	0x08u	/* SGX_ENCL_NO_MEMORY: an EPC OOM victim */
+#define SGXD_ENCL_F_SGX2	0x10u	/* the platform has SGX2: EAUG/EDMM apply */
+/* ENCL_LIST reply entry: what one costs beyond its cgroup string. */
+#define SGXD_ENCL_ENTRY_FIXED	(8 + 4 + 4 + 2 + 8 * 4 + 4 + 8 * 3)
 
 enum sgxd_role {
 	SGXD_ROLE_CLI = 1,	/* sgxemu cgroup / status */

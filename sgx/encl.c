@@ -90,6 +90,8 @@ struct sgx_encl *sgx_encl_alloc(struct sgx_platform *p)
 	atomic_init(&encl->file_refs, 1);
 	encl->secs.encl = encl;
 	encl->secs.type = SGX_PAGE_TYPE_SECS;
+	atomic_init(&encl->owner_pid, 0);
+	atomic_init(&encl->owner_uid, -1);
 
 	/* The opener's cgroup (the process's; attached: it cannot be removed meanwhile). */
 	pthread_mutex_lock(&p->cg_lock);
@@ -99,6 +101,7 @@ struct sgx_encl *sgx_encl_alloc(struct sgx_platform *p)
 	pthread_mutex_unlock(&p->cg_lock);
 
 	pthread_mutex_lock(&p->encl_list_lock);
+	encl->list_id = ++p->next_encl_id;
 	list_add_tail(&encl->platform_list, &p->encl_list);
 	atomic_fetch_add(&p->nr_encls, 1);
 	pthread_mutex_unlock(&p->encl_list_lock);
@@ -1256,8 +1259,11 @@ int sgx_encl_set_cgroup(struct sgx_encl *encl, const char *path)
 		ret = -EBUSY;
 		goto err;
 	}
+	/* Under lock: a lister (sgx_platform_for_each_encl) names the cgroup under it. */
+	pthread_mutex_lock(&encl->lock);
 	old = encl->epc_cg;
 	encl->epc_cg = cg;
+	pthread_mutex_unlock(&encl->lock);
 	encl_clear_flag(encl, SGX_ENCL_IOCTL);
 	sgx_epc_cgroup_detach(old);
 	sgx_epc_cgroup_put(old);

@@ -130,11 +130,30 @@ struct sgx_encl {
 	/*
 	 * The EPC cgroup every page of the enclave is charged to (SECS, VA,
 	 * REG, TCS): the opener's cgroup, recorded at open (or set before
-	 * ECREATE). Referenced and attached until release.
+	 * ECREATE). Referenced and attached until release. Changed only
+	 * before ECREATE, under lock (so a lister reading it under lock
+	 * names a live cgroup); the enclave's own paths read it without.
 	 */
 	struct sgx_epc_cgroup *epc_cg;
 
 	struct list_head platform_list;	/* on platform->encl_list */
+	/*
+	 * The monitor's name for the enclave (sgx_platform_for_each_encl):
+	 * unique, increasing in encl_list order, so a lister can page by
+	 * "every enclave after id N". Set under encl_list_lock, then constant.
+	 */
+	uint64_t list_id;
+	/*
+	 * Who holds the enclave's file, for the monitor: the daemon's process
+	 * connection (pid, uid), set when it opens the enclave; the pid goes
+	 * to 0 when it releases its handle (the enclave may live on in
+	 * mappings or while it drains), the uid stays, so that listings can
+	 * still be filtered by user. Plain values, not a pointer to the
+	 * connection: a connection ending concurrently leaves nothing
+	 * dangling. Atomics: written by the file's holder, read by listers.
+	 */
+	atomic_int owner_pid;		/* 0: none (embedded mode, or the file is gone) */
+	atomic_long owner_uid;		/* -1: unknown */
 	struct sgx_encl *release_next;	/* on platform->release_list */
 
 	/*

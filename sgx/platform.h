@@ -251,6 +251,45 @@ struct sgx_encl_stats {
 void sgx_encl_get_stats(struct sgx_encl *encl, struct sgx_encl_stats *out);
 
 /*
+ * Who opened the enclave, for the monitor: a daemon records its client
+ * process (pid, uid) when it opens the enclave for it, and pid 0 once the
+ * client released its handle (the enclave may live on in mappings). Values,
+ * not references: nothing dangles when the client goes.
+ */
+void sgx_encl_set_owner(struct sgx_encl *encl, int pid, long uid);
+
+/* One enclave as sgx_platform_for_each_encl() saw it. */
+#define SGX_ENCL_INFO_PATH_MAX	4096
+struct sgx_encl_info {
+	uint64_t id;			/* unique, increasing in list order (1, 2, ...) */
+	int owner_pid;			/* 0: no owner / its file is gone */
+	long owner_uid;			/* -1: unknown */
+	char cgroup[SGX_ENCL_INFO_PATH_MAX];	/* the EPC cgroup it is charged to */
+	uint64_t base, size;		/* ELRANGE; 0/0 before ECREATE */
+	/* EPC pages in use: resident REG/TCS (secs_child_cnt) + SECS + VA. */
+	uint64_t epc_pages;
+	uint64_t resident_pages, va_pages;
+	bool secs_resident;
+	uint64_t swapped_pages;		/* contents in the backing store (SECS included) */
+	uint64_t page_cnt;		/* enclave pages the manager tracks */
+	bool created, initialized, debug;
+	bool no_memory;			/* SGX_ENCL_NO_MEMORY: the OOM path killed it */
+	bool sgx2;			/* the platform has SGX2: EAUG/EDMM apply to it */
+	uint64_t ewb, eldu, eaug, faults;	/* the enclave's own counters */
+};
+/*
+ * Call fn once per live enclave (in list order: increasing id) with a
+ * snapshot of it. Locks: encl_list_lock only while taking a reference on
+ * each listed enclave (enclaves already in release are skipped); each
+ * enclave's lock while its counts, ELRANGE and cgroup are copied; none
+ * while fn runs, so fn may block or allocate (not call back into this).
+ * An enclave released meanwhile is still reported (it was alive at the
+ * walk). 0, -ENOMEM.
+ */
+int sgx_platform_for_each_encl(struct sgx_platform *p,
+			       void (*fn)(void *arg, const struct sgx_encl_info *info), void *arg);
+
+/*
  * The leak check: no enclave, free + poisoned == capacity, every page on a
  * free or poison list, the atomic count equal to the lists, nothing on the
  * cgroups' LRUs or the dirty list, no VA page left, nothing charged to any

@@ -135,10 +135,16 @@ struct sgx_platform {
 	/* Enclaves whose last reference went in the fault path (a lock-free stack). */
 	_Atomic(struct sgx_encl *) release_list;
 
-	/* Every open enclave, for the leak check and the monitor. */
+	/*
+	 * Every open enclave, for the leak check and the monitor. encl_list
+	 * and next_encl_id under encl_list_lock, which nests inside no other
+	 * lock and holds none inside it (listers only take references under
+	 * it); nr_encls changes under it too.
+	 */
 	pthread_mutex_t encl_list_lock;
 	struct list_head encl_list;
 	atomic_long nr_encls;
+	uint64_t next_encl_id;		/* the last sgx_encl.list_id handed out */
 
 	/* Per-thread emulation of numa_node_id() and signal_pending(current). */
 	pthread_key_t current_node_key;

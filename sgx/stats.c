@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* Counters for the monitor and the leak check (no kernel counterpart beyond sysfs/debug). */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sgx/encl.h"
@@ -68,6 +70,90 @@ void sgx_encl_get_stats(struct sgx_encl *encl, struct sgx_encl_stats *out)
 	out->eldu = atomic_load(&encl->stats.eldu);
 	out->eaug = atomic_load(&encl->stats.eaug);
 	out->faults = atomic_load(&encl->stats.faults);
+}
+
+void sgx_encl_set_owner(struct sgx_encl *encl, int pid, long uid)
+{
+	atomic_store(&encl->owner_pid, pid);
+	atomic_store(&encl->owner_uid, uid);
+}
+
+/* Under encl->lock: the counts agree with each other, and epc_cg cannot be swapped. */
+static void encl_snapshot(struct sgx_encl *encl, struct sgx_encl_info *info)
+{
+	unsigned long flags;
+
+	memset(info, 0, sizeof(*info));
+	info->id = encl->list_id;
+	info->owner_pid = atomic_load(&encl->owner_pid);
+	info->owner_uid = atomic_load(&encl->owner_uid);
+	pthread_mutex_lock(&encl->lock);
+	info->base = encl->base;
+	info->size = encl->size;
+	info->resident_pages = encl->secs_child_cnt;
+	info->va_pages = encl->nr_va_pages;
+	info->secs_resident = encl->secs.epc_page != NULL;
+	info->swapped_pages = encl->nr_evicted;
+	info->page_cnt = encl->page_cnt;
+	/* Names and parents never change and the enclave references its cgroup. */
+	if (sgx_epc_cgroup_path(encl->epc_cg, info->cgroup, sizeof(info->cgroup)) < 0)
+		snprintf(info->cgroup, sizeof(info->cgroup), "?");
+	pthread_mutex_unlock(&encl->lock);
+	info->epc_pages = info->resident_pages + info->va_pages + (info->secs_resident ? 1 : 0);
+	flags = atomic_load(&encl->flags);
+	info->created = flags & SGX_ENCL_CREATED;
+	info->initialized = flags & SGX_ENCL_INITIALIZED;
+	info->debug = flags & SGX_ENCL_DEBUG;
+	info->no_memory = flags & SGX_ENCL_NO_MEMORY;
+	info->sgx2 = encl->platform->sgx2;
+	info->ewb = atomic_load(&encl->stats.ewb);
+	info->eldu = atomic_load(&encl->stats.eldu);
+	info->eaug = atomic_load(&encl->stats.eaug);
+	info->faults = atomic_load(&encl->stats.faults);
+}
+
+int sgx_platform_for_each_encl(struct sgx_platform *p,
+			       void (*fn)(void *arg, const struct sgx_encl_info *info), void *arg)
+{
+	struct sgx_encl_info *info = malloc(sizeof(*info));
+	struct sgx_encl **v = NULL, *encl;
+	size_t n = 0, cap;
+
+	if (!info)
+		return -ENOMEM;
+	/*
+	 * Only references under the list lock: an enclave's lock can be held
+	 * for a whole EWB batch, and open/release must not wait for that.
+	 * nr_encls is exact under the lock, so the array fits; allocated
+	 * outside it, with a retry if enclaves came meanwhile.
+	 */
+	for (;;) {
+		cap = (size_t)atomic_load(&p->nr_encls) + 8;
+		free(v);
+		v = malloc(cap * sizeof(*v));
+		if (!v) {
+			free(info);
+			return -ENOMEM;
+		}
+		pthread_mutex_lock(&p->encl_list_lock);
+		if ((size_t)atomic_load(&p->nr_encls) <= cap)
+			break;
+		pthread_mutex_unlock(&p->encl_list_lock);
+	}
+	list_for_each_entry(encl, &p->encl_list, platform_list)
+		if (sgx_encl_get(encl))		/* refcount 0: being released, not listed */
+			v[n++] = encl;
+	pthread_mutex_unlock(&p->encl_list_lock);
+
+	for (size_t i = 0; i < n; i++) {
+		encl_snapshot(v[i], info);
+		/* May be the last reference: released here, in process context. */
+		sgx_encl_put(v[i]);
+		fn(arg, info);
+	}
+	free(v);
+	free(info);
+	return 0;
 }
 
 /* Node locks taken in node order, so the snapshot is consistent against free/alloc. */

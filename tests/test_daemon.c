@@ -624,6 +624,77 @@ TEST(daemon_cli_cgroup_errors)
 	tdaemon_stop(&td);
 }
 
+/* sgxemu status --enclaves: a header row, one row per enclave, the usual exit codes. */
+TEST(daemon_cli_status_enclaves)
+{
+	struct tdaemon td = { 0 };
+	struct sgxd_client *p;
+	struct cli_result r;
+	char err[256], want[64];
+	uint32_t h[2];
+	const char *s, *line;
+	int st = -1, rows = 0;
+
+	need_cli();
+	REQUIRE_EQ(tdaemon_start(&td), 0);
+	s = td.t.sock;
+	CLI(&r, s, "status", "--enclaves");
+	CHECK_EQ(r.status, 0);
+	CHECK(!strncmp(r.out, "    PID  CGROUP", 15));
+	CHECK(strstr(r.out, "BASE") && strstr(r.out, "SIZE") && strstr(r.out, "EPC") &&
+	      strstr(r.out, "SWAPPED") && strstr(r.out, "STATE") && strstr(r.out, "EWB") &&
+	      strstr(r.out, "ELDU") && strstr(r.out, "EAUG"));
+	CHECK(strchr(r.out, '\n') && !strchr(r.out, '\n')[1]);	/* the header alone */
+
+	REQUIRE_EQ(sgxd_client_connect(s, SGXD_ROLE_PROGRAM, "t", &p, err, sizeof(err)), 0);
+	REQUIRE_EQ(sgxd_attach(p, "/", NULL, 0, &st), 0);
+	REQUIRE_EQ(st, 0);
+	for (int i = 0; i < 2; i++) {
+		REQUIRE_EQ(sgxd_encl_open(p, &h[i], &st), 0);
+		REQUIRE_EQ(st, 0);
+	}
+	CLI(&r, NULL, "status", "--socket", s, "--enclaves");
+	CHECK_EQ(r.status, 0);
+	CHECK(!strcmp(r.err, ""));
+	snprintf(want, sizeof(want), "%d", (int)getpid());
+	for (line = strchr(r.out, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
+		char pid[16], cg[16], base[24], size[16], state[32];
+		unsigned long long epc, swapped, ewb, eldu, eaug;
+
+		REQUIRE_EQ(sscanf(line + 1, "%15s %15s %23s %15s %llu %llu %31s %llu %llu %llu",
+				  pid, cg, base, size, &epc, &swapped, state, &ewb, &eldu, &eaug),
+			   10);
+		CHECK(!strcmp(pid, want) && !strcmp(cg, "/"));
+		CHECK(!strcmp(base, "0x0000000000000000") && !strcmp(size, "0"));
+		CHECK(!strncmp(state, "open", 4));
+		CHECK_EQ(epc + swapped + ewb + eldu + eaug, 0);
+		rows++;
+	}
+	CHECK_EQ(rows, 2);
+	/* Without the flag the output is the platform summary, as before. */
+	CLI(&r, s, "status");
+	CHECK_EQ(r.status, 0);
+	CHECK(strstr(r.out, "pages free") && strstr(r.out, "enclaves: 2;") && !strstr(r.out, "CGROUP"));
+	sgxd_client_close(p);
+
+	/* Usage errors exit 2; --help shows the flag; no daemon exits 1. */
+	CLI(&r, s, "status", "--enclaves", "extra");
+	CHECK_EQ(r.status, 2);
+	CHECK(strstr(r.err, "sgxemu help status") != NULL);
+	CLI(&r, s, "status", "--enclaves=yes");
+	CHECK_EQ(r.status, 2);
+	CLI(&r, s, "status", "--enclave-list");
+	CHECK_EQ(r.status, 2);
+	CLI(&r, s, "status", "--enclaves", "--help");
+	CHECK_EQ(r.status, 0);
+	CHECK(strstr(r.out, "--enclaves") != NULL);
+	CLI(&r, "/tmp/sgxemu-no-such-dir/none.sock", "status", "--enclaves");
+	CHECK_EQ(r.status, 1);
+	CHECK(strstr(r.err, "no sgxemu daemon at /tmp/sgxemu-no-such-dir/none.sock") != NULL);
+	CHECK(!strcmp(r.out, ""));
+	tdaemon_stop(&td);
+}
+
 /* ---- the client library: many cgroups (a paged tree), concurrency, bounds ---- */
 
 TEST(daemon_client_tree_paged)
@@ -913,6 +984,7 @@ TEST_TIMEOUT(daemon_fuzz_random_messages, 120)
 	static const uint16_t types[] = {
 		SGXD_MSG_HELLO, SGXD_MSG_STATUS, SGXD_MSG_CG_MKDIR, SGXD_MSG_CG_RMDIR,
 		SGXD_MSG_CG_READ, SGXD_MSG_CG_WRITE, SGXD_MSG_CG_TREE, SGXD_MSG_ENCL_IOCTL,
+		SGXD_MSG_ENCL_LIST,
 		SGXD_MSG_ERROR, 0x4444,
 	};
 	struct tdaemon td = { 0 };

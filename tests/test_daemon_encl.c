@@ -1030,3 +1030,354 @@ TEST(daemon_encl_attach_follows_credentials)
 	sgxd_client_close(adm);
 	edaemon_stop(&ed);
 }
+
+/* ---- ENCL_LIST: the monitor's per-enclave view (sgxemu status --enclaves) ---- */
+
+static int elist(struct sgxd_client *c, struct sgxd_encl_entry **e, size_t *nr)
+{
+	int st = -1, ret = sgxd_encl_list(c, e, nr, &st);
+
+	return ret ? ret : st;
+}
+
+static const struct sgxd_encl_entry *elist_at(const struct sgxd_encl_entry *e, size_t nr,
+					      uint64_t base)
+{
+	for (size_t i = 0; i < nr; i++)
+		if (e[i].base == base)
+			return &e[i];
+	return NULL;
+}
+
+/* The EPC pages the list shows for cgroup path, in bytes (misc.current's unit). */
+static long long elist_bytes(const struct sgxd_encl_entry *e, size_t nr, const char *path)
+{
+	long long sum = 0;
+
+	for (size_t i = 0; i < nr; i++)
+		if (!strcmp(e[i].cgroup, path))
+			sum += (long long)(e[i].epc_pages * PG);
+	return sum;
+}
+
+TEST_TIMEOUT(daemon_encl_list_pids_cgroups_oom_release, 60)
+{
+	struct edaemon ed = { 0 };
+	struct sgxd_client *adm, *v;
+	const struct sgxd_encl_entry *x1, *x2, *xw;
+	struct sgxd_encl_entry *e;
+	struct penc e1, e2;
+	int up[2], down[2], status;
+	char why[256], b = 0;
+	size_t nr;
+	pid_t child;
+
+	REQUIRE_EQ(edaemon_start(&ed, 256, SGX_EPC_OOM_KILL), 0);
+	adm = conn(&ed, SGXD_ROLE_CLI);
+	REQUIRE(adm);
+	REQUIRE_EQ(elist(adm, &e, &nr), 0);
+	CHECK_EQ(nr, 0);
+	sgxd_encl_list_free(e, nr);
+	CHECK_EQ(cg_op(adm, 1, "/v"), 0);
+	CHECK_EQ(cg_op(adm, 1, "/w"), 0);
+	REQUIRE_EQ(pipe(up), 0);
+	REQUIRE_EQ(pipe(down), 0);
+	/* The second program is another process: its own pid in the list. */
+	child = fork();
+	REQUIRE(child >= 0);
+	if (!child) {
+		struct sgxd_client *w = conn_in(&ed, "/w");
+		struct penc ew;
+		char ok = 1;
+
+		if (!w || p_create(&ew, w, 3 * BASE, 32 * PG) || p_add(&ew, 0, 4, NULL))
+			ok = 0;
+		if (write(up[1], &ok, 1) != 1 || read(down[0], &ok, 1) != 1)
+			_exit(1);
+		sgxd_client_close(w);	/* the connection's end releases the enclave */
+		_exit(0);
+	}
+	v = conn_in(&ed, "/v");
+	REQUIRE(v);
+	REQUIRE_EQ(p_create(&e1, v, BASE, 64 * PG), 0);
+	REQUIRE_EQ(p_add(&e1, 0, 8, NULL), 0);
+	CHECK_EQ(p_init(&e1), 0);
+	REQUIRE_EQ(p_create(&e2, v, 2 * BASE, 16 * PG), 0);
+	REQUIRE_EQ(p_add(&e2, 0, 6, NULL), 0);
+	REQUIRE_EQ(read(up[0], &b, 1), 1);
+	REQUIRE_EQ(b, 1);
+
+	REQUIRE_EQ(elist(adm, &e, &nr), 0);
+	CHECK_EQ(nr, 3);
+	x1 = elist_at(e, nr, BASE);
+	x2 = elist_at(e, nr, 2 * BASE);
+	xw = elist_at(e, nr, 3 * BASE);
+	REQUIRE(x1 && x2 && xw);
+	CHECK_EQ(x1->pid, (uint32_t)getpid());
+	CHECK_EQ(x2->pid, (uint32_t)getpid());
+	CHECK_EQ(xw->pid, (uint32_t)child);
+	CHECK_EQ(x1->uid, (uint32_t)geteuid());
+	CHECK(!strcmp(x1->cgroup, "/v") && !strcmp(x2->cgroup, "/v") && !strcmp(xw->cgroup, "/w"));
+	CHECK_EQ(x1->size, 64 * PG);
+	CHECK_EQ(x2->size, 16 * PG);
+	CHECK_EQ(xw->size, 32 * PG);
+	/* REG + SECS + one VA page each; nothing swapped (no pressure). */
+	CHECK_EQ(x1->epc_pages, 10);
+	CHECK_EQ(x2->epc_pages, 8);
+	CHECK_EQ(xw->epc_pages, 6);
+	CHECK_EQ(x1->swapped_pages + x2->swapped_pages + xw->swapped_pages, 0);
+	CHECK(x1->flags & SGXD_ENCL_F_INITIALIZED);
+	CHECK((x2->flags & (SGXD_ENCL_F_CREATED | SGXD_ENCL_F_INITIALIZED)) ==
+	      SGXD_ENCL_F_CREATED);
+	CHECK(!((x1->flags | x2->flags | xw->flags) & SGXD_ENCL_F_KILLED));
+	CHECK(x1->id < x2->id);
+	/* The rows add up to the cgroups' misc.current. */
+	CHECK_EQ(elist_bytes(e, nr, "/v"), cg_cur(adm, "/v"));
+	CHECK_EQ(elist_bytes(e, nr, "/w"), cg_cur(adm, "/w"));
+	CHECK_EQ(elist_bytes(e, nr, "/v") + elist_bytes(e, nr, "/w"), cg_cur(adm, "/"));
+	sgxd_encl_list_free(e, nr);
+
+	/* An OOM kill in /v: the victim shows killed, the rest does not. */
+	CHECK_EQ(cg_max_pages(adm, "/v", 1), 0);
+	for (int i = 0; i < 500 && cg_val(adm, "/v", "misc.events") < 1; i++)
+		usleep(10000);
+	CHECK_EQ(cg_val(adm, "/v", "misc.events"), 1);
+	REQUIRE_EQ(elist(adm, &e, &nr), 0);
+	CHECK_EQ(nr, 3);
+	x1 = elist_at(e, nr, BASE);
+	x2 = elist_at(e, nr, 2 * BASE);
+	xw = elist_at(e, nr, 3 * BASE);
+	REQUIRE(x1 && x2 && xw);
+	CHECK(!!(x1->flags & SGXD_ENCL_F_KILLED) + !!(x2->flags & SGXD_ENCL_F_KILLED) == 1);
+	CHECK(!(xw->flags & SGXD_ENCL_F_KILLED));
+	sgxd_encl_list_free(e, nr);
+	CHECK_EQ(cg_max(adm, "/v", "sgx_epc max"), 0);
+
+	/* Released (by handle, by the other process's end): the list empties. */
+	CHECK_EQ(p_release(&e1), 0);
+	CHECK_EQ(p_release(&e2), 0);
+	REQUIRE_EQ(write(down[1], &b, 1), 1);
+	REQUIRE_EQ(waitpid(child, &status, 0), child);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(cg_wait(adm, "/", 0, 5000));
+	nr = 1;
+	for (int i = 0; i < 500 && nr; i++) {
+		REQUIRE_EQ(elist(adm, &e, &nr), 0);
+		sgxd_encl_list_free(e, nr);
+		if (nr)
+			usleep(10000);
+	}
+	CHECK_EQ(nr, 0);
+	close(up[0]);
+	close(up[1]);
+	close(down[0]);
+	close(down[1]);
+	sgxd_client_close(v);
+	CHECK(status_idle(adm));
+	sgxd_client_close(adm);
+	CHECK_EQ(sgx_platform_check_idle(sgxd_platform(ed.d), why, sizeof(why)), 0);
+	edaemon_stop(&ed);
+}
+
+/*
+ * More rows than one reply holds: enclaves in a cgroup with a ~3.8 KB path
+ * (15 levels of 250-byte names), so a 64 KiB page takes about 16 of them.
+ */
+TEST_TIMEOUT(daemon_encl_list_pages, 60)
+{
+	struct edaemon ed = { 0 };
+	struct sgxd_client *adm, *a;
+	struct sgxd_encl_entry *e;
+	static char deep[SGXD_MAX_STR + 1];
+	uint32_t h[40];
+	const uint8_t *rep;
+	struct sgxd_rbuf r;
+	size_t nr, len, n = 0;
+	char why[256];
+	int st;
+
+	REQUIRE_EQ(edaemon_start(&ed, 256, SGX_EPC_OOM_KILL), 0);
+	adm = conn(&ed, SGXD_ROLE_CLI);
+	REQUIRE(adm);
+	deep[0] = '\0';
+	for (int lvl = 0; lvl < 15; lvl++) {
+		n += (size_t)snprintf(deep + n, sizeof(deep) - n, "/%c", 'a' + lvl);
+		memset(deep + n, 'x', 249);
+		n += 249;
+		deep[n] = '\0';
+		REQUIRE_EQ(cg_op(adm, 1, deep), 0);
+	}
+	a = conn_in(&ed, deep);
+	REQUIRE(a);
+	for (int i = 0; i < 40; i++) {
+		REQUIRE_EQ(sgxd_encl_open(a, &h[i], &st), 0);
+		REQUIRE_EQ(st, 0);
+	}
+	REQUIRE_EQ(elist(adm, &e, &nr), 0);
+	CHECK_EQ(nr, 40);
+	for (size_t i = 0; i < nr; i++) {
+		CHECK(!strcmp(e[i].cgroup, deep));
+		CHECK_EQ(e[i].pid, (uint32_t)getpid());
+		CHECK_EQ(e[i].epc_pages, 0);	/* open, not created: nothing charged yet */
+		CHECK_EQ(e[i].flags & ~SGXD_ENCL_F_SGX2, 0);
+		if (i)
+			CHECK(e[i].id > e[i - 1].id);
+	}
+
+	/* By hand: the first page is partial and says so; after the last id, nothing. */
+	{
+		struct sgxd_wbuf *w = malloc(sizeof(*w));
+		uint32_t total, count;
+		uint8_t more;
+
+		REQUIRE(w);
+		sgxd_w_init(w);
+		sgxd_w_u64(w, 0);
+		REQUIRE_EQ(sgxd_client_call(adm, SGXD_MSG_ENCL_LIST, w, &rep, &len), 0);
+		sgxd_r_init(&r, rep, len);
+		CHECK_EQ(sgxd_r_s32(&r), 0);
+		total = sgxd_r_u32(&r);
+		count = sgxd_r_u32(&r);
+		more = sgxd_r_u8(&r);
+		CHECK_EQ(total, 40);
+		CHECK(count > 1 && count < 40);
+		CHECK_EQ(more, 1);
+		sgxd_w_init(w);
+		sgxd_w_u64(w, e[nr - 1].id);
+		REQUIRE_EQ(sgxd_client_call(adm, SGXD_MSG_ENCL_LIST, w, &rep, &len), 0);
+		sgxd_r_init(&r, rep, len);
+		CHECK_EQ(sgxd_r_s32(&r), 0);
+		CHECK_EQ(sgxd_r_u32(&r), 40);
+		CHECK_EQ(sgxd_r_u32(&r), 0);
+		CHECK_EQ(sgxd_r_u8(&r), 0);
+		CHECK_EQ(sgxd_r_end(&r), 0);
+		free(w);
+	}
+	sgxd_encl_list_free(e, nr);
+
+	/* Half released: the rest is still listed, across pages, exactly once. */
+	for (int i = 0; i < 40; i += 2)
+		REQUIRE_EQ(sgxd_encl_release(a, h[i], &st), 0);
+	REQUIRE_EQ(elist(adm, &e, &nr), 0);
+	CHECK_EQ(nr, 20);
+	sgxd_encl_list_free(e, nr);
+	sgxd_client_close(a);
+
+	/* Strict decoding: a short payload is refused and the connection dropped. */
+	{
+		struct sgxd_client *bad = conn(&ed, SGXD_ROLE_CLI);
+		struct sgxd_wbuf *w = malloc(sizeof(*w));
+
+		REQUIRE(bad && w);
+		sgxd_w_init(w);
+		sgxd_w_u32(w, 0);
+		CHECK(sgxd_client_call(bad, SGXD_MSG_ENCL_LIST, w, &rep, &len) != 0);
+		sgxd_w_init(w);
+		sgxd_w_u64(w, 0);
+		sgxd_w_u8(w, 0);		/* trailing garbage */
+		sgxd_client_close(bad);
+		bad = conn(&ed, SGXD_ROLE_CLI);
+		REQUIRE(bad);
+		CHECK(sgxd_client_call(bad, SGXD_MSG_ENCL_LIST, w, &rep, &len) != 0);
+		sgxd_client_close(bad);
+		free(w);
+	}
+	for (int i = 0; i < 500; i++) {
+		REQUIRE_EQ(elist(adm, &e, &nr), 0);
+		sgxd_encl_list_free(e, nr);
+		if (!nr)
+			break;
+		usleep(10000);
+	}
+	CHECK_EQ(nr, 0);
+	for (int lvl = 14; lvl >= 0; lvl--) {
+		for (int i = 0; i < 500 && cg_op(adm, 0, deep) == -EBUSY; i++)
+			usleep(10000);
+		*strrchr(deep, '/') = '\0';
+	}
+	CHECK(status_idle(adm));
+	sgxd_client_close(adm);
+	CHECK_EQ(sgx_platform_check_idle(sgxd_platform(ed.d), why, sizeof(why)), 0);
+	edaemon_stop(&ed);
+}
+
+/* Who sees what: a non-root uid only its own processes' enclaves; root every one. */
+TEST_TIMEOUT(daemon_encl_list_by_uid, 60)
+{
+	struct edaemon ed = { 0 };
+	struct sgxd_client *adm, *a;
+	struct sgxd_encl_entry *e;
+	int up[2], down[2], status;
+	struct penc mine;
+	char why[256], b = 0;
+	size_t nr;
+	pid_t child;
+
+	if (geteuid())
+		SKIP("needs root (setuid to another user)");
+	REQUIRE_EQ(edaemon_start(&ed, 256, SGX_EPC_OOM_KILL), 0);
+	chmod(ed.dir, 0755);
+	adm = conn(&ed, SGXD_ROLE_CLI);
+	REQUIRE(adm);
+	a = conn_in(&ed, "/");
+	REQUIRE(a);
+	REQUIRE_EQ(p_create(&mine, a, BASE, 16 * PG), 0);
+	REQUIRE_EQ(pipe(up), 0);
+	REQUIRE_EQ(pipe(down), 0);
+	child = fork();
+	REQUIRE(child >= 0);
+	if (!child) {
+		gid_t g = 0;		/* the socket's group: admitted */
+		struct sgxd_client *c, *cli;
+		struct sgxd_encl_entry *ce;
+		struct penc pe;
+		size_t cn = 0;
+		int fails = 0;
+
+		if (setgroups(1, &g) || setgid(65534) || setuid(65534))
+			_exit(101);
+		c = conn(&ed, SGXD_ROLE_PROGRAM);
+		cli = conn(&ed, SGXD_ROLE_CLI);
+		if (!c || !cli)
+			_exit(102);
+		if (p_create(&pe, c, 2 * BASE, 16 * PG) || p_add(&pe, 0, 2, NULL))
+			fails |= 1;
+		/* From a cli connection of the same uid: only its own enclave. */
+		if (elist(cli, &ce, &cn) || cn != 1)
+			fails |= 2;
+		else if (ce[0].pid != (uint32_t)getpid() || ce[0].uid != 65534 ||
+			 ce[0].base != 2 * BASE || ce[0].epc_pages != 4)
+			fails |= 4;
+		if (!fails)
+			sgxd_encl_list_free(ce, cn);
+		if (write(up[1], &b, 1) != 1 || read(down[0], &b, 1) != 1)
+			_exit(103);
+		sgxd_client_close(cli);
+		sgxd_client_close(c);
+		_exit(fails);
+	}
+	REQUIRE_EQ(read(up[0], &b, 1), 1);
+	/* Root sees both, each with its owner. */
+	REQUIRE_EQ(elist(adm, &e, &nr), 0);
+	CHECK_EQ(nr, 2);
+	if (nr == 2) {
+		CHECK(elist_at(e, nr, BASE) && elist_at(e, nr, BASE)->uid == 0);
+		CHECK(elist_at(e, nr, 2 * BASE) && elist_at(e, nr, 2 * BASE)->uid == 65534 &&
+		      elist_at(e, nr, 2 * BASE)->pid == (uint32_t)child);
+	}
+	sgxd_encl_list_free(e, nr);
+	REQUIRE_EQ(write(down[1], &b, 1), 1);
+	REQUIRE_EQ(waitpid(child, &status, 0), child);
+	CHECK(WIFEXITED(status));
+	CHECK_EQ(WEXITSTATUS(status), 0);
+	CHECK_EQ(p_release(&mine), 0);
+	sgxd_client_close(a);
+	close(up[0]);
+	close(up[1]);
+	close(down[0]);
+	close(down[1]);
+	CHECK(status_idle(adm));
+	sgxd_client_close(adm);
+	CHECK_EQ(sgx_platform_check_idle(sgxd_platform(ed.d), why, sizeof(why)), 0);
+	edaemon_stop(&ed);
+}
