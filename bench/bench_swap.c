@@ -99,10 +99,12 @@ static void floor_evict_batch(struct floor_swap *f)
 			  (off_t)(first * 4096), (off_t)(run * 4096));
 }
 
+static struct sigaction floor_prev_sigbus;	/* restored by floor_teardown() */
+
 static void floor_sigbus(int sig, siginfo_t *si, void *uc)
 {
 	struct floor_swap *f = floor_active;
-	unsigned long pg = ((unsigned long)si->si_addr - (unsigned long)f->map) / 4096;
+	unsigned long pg = f ? ((unsigned long)si->si_addr - (unsigned long)f->map) / 4096 : 0;
 	struct uffdio_copy copy;
 	uint8_t iv[12];
 	int len;
@@ -179,12 +181,16 @@ static int floor_setup(struct floor_swap *f, unsigned long pages, unsigned long 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = floor_sigbus;
 	sa.sa_flags = SA_SIGINFO;
-	return sigaction(SIGBUS, &sa, NULL);
+	return sigaction(SIGBUS, &sa, &floor_prev_sigbus);
 }
 
 static void floor_teardown(struct floor_swap *f)
 {
-	signal(SIGBUS, SIG_DFL);
+	/*
+	 * Give SIGBUS back to whoever had it (the EPC manager's fault handler,
+	 * installed once per process, serves the other groups' windows).
+	 */
+	sigaction(SIGBUS, &floor_prev_sigbus, NULL);
 	floor_active = NULL;
 	if (f->map && f->map != MAP_FAILED)
 		munmap(f->map, f->pages * 4096);
