@@ -713,6 +713,22 @@ int sgx_munmap(struct sgx_platform *p, unsigned long addr, unsigned long len)
 	return ret;
 }
 
+int sgx_windows_mprotect_check(struct sgx_platform *p, void *mm, unsigned long addr,
+			       unsigned long end, int prot, struct sgx_window **ws, unsigned int *nr)
+{
+	unsigned int i, n = sgx_windows_in(p, mm, addr, end, ws, SGX_MAX_WINDOWS);
+	int ret = 0;
+
+	for (i = 0; i < n && !ret; i++) {
+		unsigned long lo = ws[i]->start > addr ? ws[i]->start : addr;
+		unsigned long hi = ws[i]->end < end ? ws[i]->end : end;
+
+		ret = sgx_mprotect_check(ws[i]->encl, lo, hi - lo, prot);
+	}
+	*nr = n;
+	return ret;
+}
+
 int sgx_mprotect(struct sgx_platform *p, unsigned long addr, unsigned long len, int prot)
 {
 	struct sgx_window **ws;
@@ -732,14 +748,7 @@ int sgx_mprotect(struct sgx_platform *p, unsigned long addr, unsigned long len, 
 	if (!ws)
 		return -ENOMEM;
 	pthread_mutex_lock(&p->win_lock);
-	/* The .mprotect hook of every enclave VMA in the range, before anything changes. */
-	n = sgx_windows_in(p, p, addr, end, ws, SGX_MAX_WINDOWS);
-	for (i = 0; i < n && !ret; i++) {
-		unsigned long lo = ws[i]->start > addr ? ws[i]->start : addr;
-		unsigned long hi = ws[i]->end < end ? ws[i]->end : end;
-
-		ret = sgx_mprotect_check(ws[i]->encl, lo, hi - lo, prot);
-	}
+	ret = sgx_windows_mprotect_check(p, p, addr, end, prot, ws, &n);
 	if (!ret)
 		ret = mprotect((void *)addr, len, prot) ? -errno : 0;
 	if (!ret && n)

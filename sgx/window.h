@@ -140,6 +140,14 @@ struct sgx_window *sgx_window_new(struct sgx_encl *encl, void *mm, bool remote, 
 void sgx_window_free(struct sgx_platform *p, struct sgx_window *w);
 unsigned int sgx_windows_in(struct sgx_platform *p, void *mm, unsigned long a, unsigned long b,
 			    struct sgx_window **out, unsigned int max);
+/*
+ * The .mprotect hook of every enclave VMA of mm in [addr, end), before
+ * anything changes (mprotect and mprotect_mm). win_lock held. ws (room for
+ * SGX_MAX_WINDOWS) receives those windows, *nr their number. 0 or the
+ * first refusal.
+ */
+int sgx_windows_mprotect_check(struct sgx_platform *p, void *mm, unsigned long addr,
+			       unsigned long end, int prot, struct sgx_window **ws, unsigned int *nr);
 int sgx_windows_carve(struct sgx_platform *p, void *mm, unsigned long a, unsigned long b,
 		      int prot);
 

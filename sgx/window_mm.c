@@ -172,7 +172,7 @@ int sgx_mprotect_mm(struct sgx_mm *mm, unsigned long addr, unsigned long len, in
 	struct sgx_platform *p;
 	struct sgx_window **ws;
 	unsigned long end;
-	unsigned int i, n;
+	unsigned int n;
 	int ret = 0;
 
 	if (!mm)
@@ -188,14 +188,7 @@ int sgx_mprotect_mm(struct sgx_mm *mm, unsigned long addr, unsigned long len, in
 	if (!ws)
 		return -ENOMEM;
 	pthread_mutex_lock(&p->win_lock);
-	/* The .mprotect hook of every enclave VMA in the range, before anything changes. */
-	n = sgx_windows_in(p, mm, addr, end, ws, SGX_MAX_WINDOWS);
-	for (i = 0; i < n && !ret; i++) {
-		unsigned long lo = ws[i]->start > addr ? ws[i]->start : addr;
-		unsigned long hi = ws[i]->end < end ? ws[i]->end : end;
-
-		ret = sgx_mprotect_check(ws[i]->encl, lo, hi - lo, prot);
-	}
+	ret = sgx_windows_mprotect_check(p, mm, addr, end, prot, ws, &n);
 	if (!ret && n)
 		ret = sgx_windows_carve(p, mm, addr, end, prot);
 	pthread_mutex_unlock(&p->win_lock);
