@@ -381,55 +381,6 @@ static long long now_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-int sgxd_recv_all(int fd, void *buf, size_t len, int timeout_ms, size_t *got)
-{
-	long long deadline = timeout_ms < 0 ? 0 : now_ms() + timeout_ms;
-	uint8_t *p = buf;
-	size_t done = 0;
-	int ret = 0;
-
-	while (done < len) {
-		ssize_t n;
-
-		if (timeout_ms >= 0) {
-			struct pollfd pfd = { .fd = fd, .events = POLLIN };
-			long long left = deadline - now_ms();
-			int r;
-
-			if (left <= 0) {
-				ret = -ETIMEDOUT;
-				break;
-			}
-			r = poll(&pfd, 1, (int)left);
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r < 0) {
-				ret = -errno;
-				break;
-			}
-			if (r == 0) {
-				ret = -ETIMEDOUT;
-				break;
-			}
-		}
-		n = recv(fd, p + done, len - done, 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			ret = -errno;
-			break;
-		}
-		if (n == 0) {
-			ret = -ECONNRESET;
-			break;
-		}
-		done += (size_t)n;
-	}
-	if (got)
-		*got = done;
-	return ret;
-}
-
 void sgxd_fds_init(struct sgxd_fds *f)
 {
 	for (unsigned int i = 0; i < SGXD_MAX_FDS; i++)
@@ -473,7 +424,12 @@ static void take_fds(struct msghdr *msg, struct sgxd_fds *fds)
 	}
 }
 
-int sgxd_recvmsg_all(int fd, void *buf, size_t len, int timeout_ms, size_t *got,
+/*
+ * Receive exactly len bytes (the whole-message read of both receive paths):
+ * with fds, by recvmsg() keeping what SCM_RIGHTS brings (take_fds()); without,
+ * by recv().
+ */
+static int recv_loop(int fd, void *buf, size_t len, int timeout_ms, size_t *got,
 		     struct sgxd_fds *fds)
 {
 	long long deadline = timeout_ms < 0 ? 0 : now_ms() + timeout_ms;
@@ -514,14 +470,15 @@ int sgxd_recvmsg_all(int fd, void *buf, size_t len, int timeout_ms, size_t *got,
 				break;
 			}
 		}
-		n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+		n = fds ? recvmsg(fd, &msg, MSG_CMSG_CLOEXEC) : recv(fd, p + done, len - done, 0);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			ret = -errno;
 			break;
 		}
-		take_fds(&msg, fds);
+		if (fds)
+			take_fds(&msg, fds);
 		if (n == 0) {
 			ret = -ECONNRESET;
 			break;
@@ -531,6 +488,17 @@ int sgxd_recvmsg_all(int fd, void *buf, size_t len, int timeout_ms, size_t *got,
 	if (got)
 		*got = done;
 	return ret;
+}
+
+int sgxd_recv_all(int fd, void *buf, size_t len, int timeout_ms, size_t *got)
+{
+	return recv_loop(fd, buf, len, timeout_ms, got, NULL);
+}
+
+int sgxd_recvmsg_all(int fd, void *buf, size_t len, int timeout_ms, size_t *got,
+		     struct sgxd_fds *fds)
+{
+	return recv_loop(fd, buf, len, timeout_ms, got, fds);
 }
 
 int sgxd_sendmsg_fd(int fd, const void *buf, size_t len, int pass_fd)
