@@ -44,7 +44,6 @@ PASSED=0
 FAILED=0
 
 cleanup() {
-	[ -n "${KEEP_WORK:-}" ] && cp -r "$WORK" /tmp/shared-work
 	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
 	rm -rf "$WORK"
 }
